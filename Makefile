@@ -1,0 +1,63 @@
+# CharterOps: `make demo` runs the app with demo data on its embedded defaults,
+# `make test` runs the whole suite. Both install what they need first.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+RUN := $(UV) run --frozen
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install uv chromium demo serve test test-python test-node lint format worker beat bench migrate
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+install: uv
+	@$(UV) sync --frozen --quiet || { echo "uv sync failed: CharterOps needs Python 3.12 (see .python-version)"; exit 1; }
+
+# Debian's Chromium for the browser tests; skipped (not failed) where apt is not ours to use.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium; browser tests will skip (fail under CI=true)"; \
+	  else echo "chromium is missing and cannot be installed here; browser tests will skip (fail under CI=true)"; fi; \
+	fi
+
+migrate: install
+	$(RUN) python manage.py migrate --noinput
+
+demo: migrate
+	$(RUN) python manage.py demo
+	@echo "CharterOps is at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	$(RUN) python manage.py runserver $(HOST):$(PORT)
+
+test: install chromium test-python test-node
+
+test-python:
+	$(RUN) pytest
+
+test-node:
+	@if [ -d deploy/cloudfront ] && ls deploy/cloudfront/*.test.js >/dev/null 2>&1; then \
+	  node --test deploy/cloudfront/; fi
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+# The production stack (see README): needs CELERY_BROKER_URL (Redis) and DATABASE_URL.
+worker: install
+	$(RUN) celery -A charterops worker --loglevel=INFO --pool=threads --concurrency=$${WORKER_CONCURRENCY:-32}
+
+beat: install
+	$(RUN) celery -A charterops beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done

@@ -1,0 +1,1 @@
+"""Bookings: boats, bookings, intake (webhook, API, admin, CSV) and the calendar target."""

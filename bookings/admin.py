@@ -1,0 +1,263 @@
+"""Admin for boats and bookings: the dispatcher's desk."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Prefetch
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from charterops.admin import ReadOnlyAdmin, state_badges
+from charterops.fanout.engine import booking_fanout_retry
+from charterops.models import TargetState
+from crew.admin import ChecklistItemInline, CrewAssignmentInline, NotificationInline
+from crew.models import CrewAssignment
+
+from .models import ApiToken, Boat, Booking, CalendarEntry, CalendarFeedToken, WebhookDelivery
+from .services import booking_cancel, booking_create, booking_touch, booking_update
+
+
+@admin.register(Boat)
+class BoatAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "home_marina", "capacity", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug", "external_id", "home_marina"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class WhenFilter(admin.SimpleListFilter):
+    title = "when"
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [("today", "Today"), ("upcoming", "Upcoming"), ("past", "Past")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "upcoming":
+            return queryset.filter(end__gte=now)
+        if self.value() == "past":
+            return queryset.filter(end__lt=now)
+        if self.value() == "today":
+            local = timezone.localtime(now)
+            start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            return queryset.filter(start__gte=start, start__lt=start + timezone.timedelta(days=1))
+        return queryset
+
+
+class TargetStateInline(admin.TabularInline):
+    model = TargetState
+    extra = 0
+    can_delete = False
+    fields = [
+        "target",
+        "status",
+        "synced_version",
+        "desired_version",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "external_ref",
+        "last_synced_at",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "fan-out targets"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference_display",
+        "guest_name",
+        "boat",
+        "local_start",
+        "status",
+        "party_size",
+        "crew_display",
+        "fanout",
+    ]
+    list_display_links = ["reference_display", "guest_name"]
+    list_filter = [WhenFilter, "status", "boat", "source"]
+    search_fields = ["external_id", "guest_name", "guest_email", "guest_phone"]
+    date_hierarchy = "start"
+    list_select_related = ["boat"]
+    list_per_page = 50
+    ordering = ["-start"]
+    autocomplete_fields = ["boat"]
+    inlines = [CrewAssignmentInline, ChecklistItemInline, TargetStateInline, NotificationInline]
+    readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
+    actions = ["sync_now", "retry_failed", "cancel_bookings"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("source", "external_id"),
+                    "status",
+                    "boat",
+                    ("start", "end"),
+                    "meeting_point",
+                ]
+            },
+        ),
+        (
+            "Guest",
+            {
+                "fields": [
+                    "guest_name",
+                    ("guest_email", "guest_phone"),
+                    ("party_size", "captain_required"),
+                    "special_requests",
+                ]
+            },
+        ),
+        (
+            "Money",
+            {
+                "fields": [
+                    "currency",
+                    ("boat_price", "service_fee"),
+                    ("captain_fee", "owner_payout"),
+                ]
+            },
+        ),
+        (
+            "Record",
+            {
+                "fields": [("version", "last_event_at"), ("created_at", "updated_at")],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("target_states", queryset=TargetState.objects.order_by("target")),
+                Prefetch(
+                    "assignments",
+                    queryset=CrewAssignment.objects.select_related("member").order_by("role"),
+                ),
+            )
+        )
+
+    @admin.display(description="booking", ordering="external_id")
+    def reference_display(self, obj: Booking) -> str:
+        return obj.reference
+
+    @admin.display(description="starts (Pacific)", ordering="start")
+    def local_start(self, obj: Booking) -> str:
+        return timezone.localtime(obj.start).strftime("%a %b %-d, %H:%M")
+
+    @admin.display(description="crew")
+    def crew_display(self, obj: Booking) -> str:
+        marks = {"accepted": "✓", "declined": "✗", "invited": "?"}
+        items = [f"{a.member.name} {marks[a.response]}" for a in obj.assignments.all()]
+        return ", ".join(items) or "—"
+
+    @admin.display(description="fan-out")
+    def fanout(self, obj: Booking) -> str:
+        return state_badges(obj.target_states.all())
+
+    # Saves go through the domain functions: validation, version bump, audit row, fan-out.
+    def save_model(self, request, obj, form, change):
+        if not change:
+            fields = {
+                f: form.cleaned_data[f]
+                for f in form.cleaned_data
+                if f in {fld.name for fld in Booking._meta.concrete_fields}
+            }
+            created = booking_create(actor=request.user, via="admin", **fields)
+            obj.pk = created.pk
+            obj.version = created.version
+            obj._state.adding = False
+            obj._state.db = created._state.db
+            return
+        changes = {f: form.cleaned_data[f] for f in form.changed_data}
+        if changes:
+            booking_update(obj, actor=request.user, via="admin", **changes)
+
+    def save_formset(self, request, form, formset, change):
+        changed = formset.has_changed()
+        super().save_formset(request, form, formset, change)
+        if changed and formset.model is CrewAssignment:
+            booking_touch(form.instance, reason="crew_changed", actor=request.user)
+
+    @admin.action(description="Sync now (re-run every target)", permissions=["change"])
+    def sync_now(self, request, queryset):
+        for booking in queryset:
+            booking_fanout_retry(booking, actor=request.user, only_failed=False)
+        self.message_user(request, f"Syncing {queryset.count()} booking(s).")
+
+    @admin.action(description="Retry failed targets", permissions=["change"])
+    def retry_failed(self, request, queryset):
+        rows = sum(len(booking_fanout_retry(b, actor=request.user)) for b in queryset)
+        self.message_user(request, f"Re-queued {rows} failed target(s).")
+
+    @admin.action(description="Cancel booking (unwinds every target)", permissions=["change"])
+    def cancel_bookings(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/bookings/booking/cancel_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Cancel bookings?",
+                    "bookings": queryset.select_related("boat"),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        cancelled = sum(booking_cancel(b, actor=request.user, via="admin") for b in queryset)
+        self.message_user(request, f"Cancelled {cancelled} booking(s).", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "source",
+        "event_type",
+        "event_id",
+        "outcome",
+        "http_status",
+        "booking",
+    ]
+    list_filter = ["outcome", "source", "event_type"]
+    search_fields = ["event_id", "body", "error"]
+    date_hierarchy = "received_at"
+    list_select_related = ["booking"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+@admin.register(CalendarEntry)
+class CalendarEntryAdmin(ReadOnlyAdmin):
+    list_display = ["summary", "start", "end", "sequence", "cancelled"]
+    list_filter = ["cancelled"]
+    search_fields = ["summary", "uid"]
+    date_hierarchy = "start"
+
+
+@admin.register(CalendarFeedToken)
+class CalendarFeedTokenAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "boat", "created_at", "revoked_at"]
+    list_select_related = ["user", "boat"]
+    autocomplete_fields = ["boat"]
+    readonly_fields = ["token"]
+
+    @admin.display(description="link")
+    def link(self, obj):
+        return format_html("<code>/calendar/{}.ics</code>", obj.token)

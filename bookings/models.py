@@ -1,0 +1,278 @@
+"""Boats and bookings, the marketplace's deliveries, API tokens and the local calendar."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 10, "decimal_places": 2, "default": Decimal("0.00")}
+
+
+class Boat(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The boat's id on the marketplace (e.g. Boatsetter)."
+    )
+    home_marina = models.CharField(max_length=200, blank=True)
+    capacity = models.PositiveSmallIntegerField(help_text="Guests the boat may carry.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1),
+                name="boat_capacity_positive",
+                violation_error_message="A boat must carry at least one guest.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Booking(models.Model):
+    class Source(models.TextChoices):
+        BOATSETTER = "boatsetter", "Boatsetter"
+        DIRECT = "direct", "Direct"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        INQUIRY = "inquiry", "Inquiry"
+        PENDING = "pending", "Pending (payment held)"
+        CONFIRMED = "confirmed", "Confirmed"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    #: statuses whose bookings fan out to the targets; cancelled/expired unwind them.
+    LIVE_STATUSES = (Status.CONFIRMED, Status.IN_PROGRESS, Status.COMPLETED)
+    ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+    #: fields whose change is "material": it bumps the version and re-syncs the targets.
+    MATERIAL_FIELDS = (
+        "status",
+        "boat_id",
+        "start",
+        "end",
+        "meeting_point",
+        "guest_name",
+        "guest_email",
+        "guest_phone",
+        "party_size",
+        "captain_required",
+        "special_requests",
+    )
+
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.DIRECT)
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The booking's id at its source, e.g. BS-4821937."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
+    boat = models.ForeignKey(Boat, on_delete=models.PROTECT, related_name="bookings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    meeting_point = models.CharField(max_length=300, blank=True)
+    guest_name = models.CharField(max_length=200)
+    guest_email = models.EmailField(blank=True)
+    guest_phone = models.CharField(max_length=40, blank=True)
+    party_size = models.PositiveSmallIntegerField(default=1)
+    captain_required = models.BooleanField(default=True)
+    special_requests = models.TextField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    boat_price = models.DecimalField(**MONEY)
+    service_fee = models.DecimalField(**MONEY)
+    captain_fee = models.DecimalField(**MONEY)
+    owner_payout = models.DecimalField(**MONEY)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    last_event_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="occurred_at of the last marketplace event applied (older ones are stale).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="booking_unique_external_id",
+                violation_error_message="A booking with this source and external id exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="booking_end_after_start",
+                violation_error_message="The charter must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(party_size__gte=1),
+                name="booking_party_size_positive",
+                violation_error_message="The party must have at least one guest.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["start"], name="booking_start"),
+            models.Index(fields=["status", "start"], name="booking_status_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} · {self.guest_name}"
+
+    @property
+    def reference(self) -> str:
+        return self.external_id or f"CO-{self.pk or 'new'}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in self.ENDED_STATUSES
+
+    @property
+    def local_start(self):
+        return timezone.localtime(self.start)
+
+    @property
+    def local_end(self):
+        return timezone.localtime(self.end)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.boat_id and self.party_size and self.party_size > self.boat.capacity:
+            raise ValidationError(
+                {
+                    "party_size": (
+                        f"{self.boat} carries at most {self.boat.capacity} guests; "
+                        f"this party has {self.party_size}."
+                    )
+                }
+            )
+
+
+class WebhookDelivery(models.Model):
+    """One raw marketplace delivery, stored before it is verified so nothing is lost."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ACCEPTED = "accepted", "Accepted"
+        DUPLICATE = "duplicate", "Duplicate"
+        STALE = "stale", "Stale"
+        IGNORED = "ignored", "Ignored"
+        BAD_SIGNATURE = "bad_signature", "Bad signature"
+        INVALID = "invalid", "Invalid"
+        ERROR = "error", "Error"
+
+    source = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=120, blank=True)
+    event_type = models.CharField(max_length=60, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    body = models.TextField()
+    headers = models.JSONField(default=dict)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RECEIVED)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            # Only one delivery per event id may be applied; duplicates are stored but not applied.
+            models.UniqueConstraint(
+                fields=["source", "event_id"],
+                condition=Q(outcome="accepted"),
+                name="webhook_event_applied_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_id or '-'} ({self.outcome})"
+
+
+class ApiToken(models.Model):
+    """A token for internal tools (X-Dashboard-Token); only its SHA-256 is kept."""
+
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters, to tell tokens apart."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class CalendarEntry(models.Model):
+    """The embedded calendar: one event per booking, published as an iCalendar feed."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="calendar_entry")
+    uid = models.CharField(max_length=200, unique=True)
+    summary = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    all_day = models.BooleanField(default=False)
+    sequence = models.PositiveIntegerField(default=0)
+    cancelled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name_plural = "calendar entries"
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class CalendarFeedToken(models.Model):
+    """A revocable secret in the URL of an iCalendar feed, issued to a staff member or per boat."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    boat = models.ForeignKey(
+        Boat, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = self.user or "everyone"
+        return f"feed for {who}" + (f" / {self.boat}" if self.boat_id else "")

@@ -1,0 +1,131 @@
+"""Admin for the audit trail and fan-out rows (read-only: they are written by the system)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from .fanout.engine import booking_fanout_retry
+from .models import AuditEvent, TargetState
+
+BADGE_COLOURS = {
+    "done": ("#1b7f3b", "#fff"),
+    "skipped": ("#6b7280", "#fff"),
+    "running": ("#1d4ed8", "#fff"),
+    "pending": ("#e5e7eb", "#111"),
+    "retrying": ("#b45309", "#fff"),
+    "failed": ("#b91c1c", "#fff"),
+}
+TARGET_LABELS = {
+    "calendar": "Calendar",
+    "crew": "Crew",
+    "checklist": "Checklist",
+    "guest_page": "Guest page",
+}
+
+
+def state_badge(state: TargetState) -> str:
+    bg, fg = BADGE_COLOURS.get(state.status, ("#e5e7eb", "#111"))
+    title = (
+        state.last_error
+        or f"{state.get_status_display()} (v{state.synced_version}/{state.desired_version})"
+    )
+    return format_html(
+        '<span class="co-badge co-{}" title="{}" style="display:inline-block;padding:1px 6px;'
+        'margin:1px;border-radius:8px;font-size:11px;background:{};color:{}">{}: {}</span>',
+        state.status,
+        title,
+        bg,
+        fg,
+        TARGET_LABELS.get(state.target, state.target),
+        state.get_status_display(),
+    )
+
+
+def state_badges(states) -> str:
+    return format_html_join("", "{}", ((state_badge(s),) for s in states)) or "—"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "object_repr", "actor_label"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["action", "object_repr", "object_id", "actor_label"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor"]
+    list_per_page = 50
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failed", "Failed"),
+            ("stuck", "Stuck (lease expired or overdue)"),
+            ("all", "Failed or stuck"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        stuck = Q(status="running", leased_at__lt=now - timezone.timedelta(minutes=5)) | Q(
+            status__in=["pending", "retrying"], updated_at__lt=now - timezone.timedelta(minutes=10)
+        )
+        if self.value() == "failed":
+            return queryset.filter(status="failed")
+        if self.value() == "stuck":
+            return queryset.filter(stuck)
+        if self.value() == "all":
+            return queryset.filter(stuck | Q(status="failed"))
+        return queryset
+
+
+@admin.register(TargetState)
+class TargetStateAdmin(ReadOnlyAdmin):
+    """Every (booking, target) row; filtered to 'Failed or stuck' it is the attention list."""
+
+    list_display = [
+        "booking",
+        "target",
+        "badge",
+        "synced_version",
+        "desired_version",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "external_ref",
+        "updated_at",
+    ]
+    list_filter = [AttentionFilter, "status", "target"]
+    search_fields = ["booking__external_id", "booking__guest_name", "last_error", "external_ref"]
+    list_select_related = ["booking"]
+    actions = ["retry_rows"]
+    list_per_page = 50
+
+    @admin.display(description="status")
+    def badge(self, obj: TargetState) -> str:
+        return state_badge(obj)
+
+    @admin.action(description="Retry the selected targets", permissions=["retry"])
+    def retry_rows(self, request, queryset):
+        bookings = {s.booking for s in queryset.select_related("booking")}
+        for booking in bookings:
+            booking_fanout_retry(booking, actor=request.user, only_failed=False)
+        self.message_user(request, f"Re-queued targets of {len(bookings)} booking(s).")
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("bookings.change_booking")

@@ -1,0 +1,1 @@
+"""The fan-out engine: each booking converges on every registered target, with retries."""

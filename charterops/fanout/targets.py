@@ -1,0 +1,86 @@
+"""What a fan-out target is, how it reports errors, and where the registered ones come from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from bookings.models import Booking
+    from charterops.models import TargetState
+
+
+class TargetError(Exception):
+    """Base of the errors a target raises; the message is shown to staff, keep it actionable."""
+
+
+class TransientError(TargetError):
+    """The outside service may succeed later (HTTP 429/5xx, throttling, timeouts): retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, detail: str = ""):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class PermanentError(TargetError):
+    """Retrying will not help (bad credentials, 4xx, invalid data): fail the row at once."""
+
+    def __init__(self, message: str, *, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+
+@dataclass
+class SyncResult:
+    """What a target did: the outside reference it keeps (event id, S3 key) and anything to show."""
+
+    external_ref: str = ""
+    skipped: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Target(Protocol):
+    """One outside place a booking must be true in.
+
+    ``sync`` makes the outside world match the booking as it is now: create or update it
+    while the booking is live (confirmed, in progress, completed), remove or unpublish it
+    when the booking is cancelled, expired or back to unconfirmed. It must be idempotent:
+    a second call with an unchanged booking changes nothing. It raises ``TransientError``
+    or ``PermanentError``; any other exception is treated as transient.
+    """
+
+    name: str
+
+    def sync(self, booking: Booking, *, state: TargetState) -> SyncResult: ...
+
+
+@cache
+def get_targets() -> dict[str, Target]:
+    """The registered targets by name, built once from ``CHARTEROPS_FANOUT_TARGETS``."""
+    targets: dict[str, Target] = {}
+    for name, path in settings.CHARTEROPS_FANOUT_TARGETS.items():
+        target = import_string(path)() if isinstance(path, str) else path
+        target.name = name
+        targets[name] = target
+    return targets
+
+
+def get_target(name: str) -> Target:
+    try:
+        return get_targets()[name]
+    except KeyError:
+        raise PermanentError(f"No fan-out target named {name!r} is registered.") from None
+
+
+@receiver(setting_changed)
+def _reset_targets(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CHARTEROPS_FANOUT_TARGETS":
+        get_targets.cache_clear()

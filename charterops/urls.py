@@ -1,0 +1,18 @@
+"""Top-level URLs: admin, health, and each app's own url module."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "CharterOps"
+admin.site.site_title = "CharterOps"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("bookings.urls")),
+    path("", include("crew.urls")),
+    path("", include("guestpages.urls")),
+]

@@ -1,0 +1,1 @@
+"""Crew: members, assignments, notifications, checklists, photos, expenses and crew pages."""

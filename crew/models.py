@@ -1,0 +1,242 @@
+"""Crew members, their assignments to charters, checklists, photos, expenses, notifications."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from bookings.models import MONEY, Boat, Booking
+
+
+class Role(models.TextChoices):
+    CAPTAIN = "captain", "Captain"
+    FIRST_MATE = "first_mate", "First mate"
+    DECKHAND = "deckhand", "Deckhand"
+    STEWARD = "steward", "Steward"
+
+
+class CrewMember(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crew_member"
+    )
+    name = models.CharField(max_length=150)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True, help_text="E.164, e.g. +16195550100")
+    roles = models.JSONField(default=list, blank=True, help_text="Roles this member can take.")
+    notify_by = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    email_flagged = models.CharField(
+        max_length=200, blank=True, help_text="Set when mail to this address bounced or complained."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrewAssignment(models.Model):
+    class Response(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="assignments")
+    member = models.ForeignKey(CrewMember, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DECKHAND)
+    pay = models.DecimalField(**MONEY)
+    response = models.CharField(max_length=10, choices=Response.choices, default=Response.INVITED)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking_id", "role", "member__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "member"], name="assignment_unique_member"),
+            models.CheckConstraint(
+                condition=Q(pay__gte=0),
+                name="assignment_pay_not_negative",
+                violation_error_message="Pay cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} as {self.get_role_display()} on {self.booking_id}"
+
+
+class ChecklistTemplate(models.Model):
+    """The checklist a boat's charters start from; the one without a boat is the default."""
+
+    name = models.CharField(max_length=120)
+    boat = models.OneToOneField(
+        Boat, null=True, blank=True, on_delete=models.CASCADE, related_name="checklist_template"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Phase(models.TextChoices):
+    PRE = "pre", "Pre-charter"
+    POST = "post", "Post-charter"
+
+
+class ChecklistTemplateItem(models.Model):
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
+    phase = models.CharField(max_length=4, choices=Phase.choices, default=Phase.PRE)
+    text = models.CharField(max_length=200)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["template_id", "phase", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ChecklistItem(models.Model):
+    """One item of one charter's checklist, copied from the template when the booking is confirmed."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="checklist_items")
+    template_item = models.ForeignKey(
+        ChecklistTemplateItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    phase = models.CharField(max_length=4, choices=Phase.choices, default=Phase.PRE)
+    text = models.CharField(max_length=200)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    done_by = models.ForeignKey(
+        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["booking_id", "phase", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "template_item"],
+                condition=Q(template_item__isnull=False),
+                name="checklist_item_once_per_template_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+class Expense(models.Model):
+    class Kind(models.TextChoices):
+        MILEAGE = "mileage", "Mileage"
+        SUPPLIES = "supplies", "Supplies"
+        TIPS = "tips", "Tips received"
+        OTHER = "other", "Other"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="expenses")
+    member = models.ForeignKey(CrewMember, on_delete=models.PROTECT, related_name="expenses")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    miles = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    receipt_key = models.CharField(max_length=500, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking_id", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=Decimal("0")),
+                name="expense_amount_not_negative",
+                violation_error_message="An amount cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} by {self.member}"
+
+
+class Photo(models.Model):
+    class Uploader(models.TextChoices):
+        CREW = "crew", "Crew"
+        GUEST = "guest", "Guest"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="photos")
+    uploaded_by = models.CharField(max_length=5, choices=Uploader.choices)
+    member = models.ForeignKey(
+        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos"
+    )
+    key = models.CharField(max_length=500, unique=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(default=0)
+    hidden = models.BooleanField(default=False)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking_id", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Notification(models.Model):
+    """A message to one crew member about one version of a booking, recorded before it is sent."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New charter"
+        CHANGED = "changed", "Changed charter"
+        REMOVED = "removed", "Removed from charter"
+        CANCELLED = "cancelled", "Cancelled charter"
+        REMINDER = "reminder", "Reminder"
+        RESPONSE_REMINDER = "response_reminder", "Please respond"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    member = models.ForeignKey(CrewMember, on_delete=models.CASCADE, related_name="notifications")
+    booking_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=CrewMember.Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "member", "booking_version", "kind"],
+                name="notification_once_per_version_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.member} (v{self.booking_version})"

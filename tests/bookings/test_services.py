@@ -1,0 +1,68 @@
+"""The booking domain functions: validation, version bumps, audit rows."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from bookings.services import booking_cancel, booking_create, booking_update
+from charterops.models import AuditEvent
+from tests.factories import BoatFactory, BookingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(**overrides):
+    built = BookingFactory.build(boat=BoatFactory())
+    fields = {
+        f.name: getattr(built, f.name)
+        for f in built._meta.concrete_fields
+        if f.name not in {"id", "version", "created_at", "updated_at", "last_event_at"}
+    }
+    fields["boat"] = built.boat
+    fields.update(overrides)
+    return fields
+
+
+def test_create_writes_version_one_and_an_audit_row(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        booking = booking_create(**_fields())
+    assert booking.version == 1
+    assert AuditEvent.objects.filter(action="bookings.booking.created", booking=booking).exists()
+
+
+def test_create_refuses_invalid_input_and_writes_nothing():
+    with pytest.raises(ValidationError) as exc:
+        booking_create(**_fields(party_size=40))
+    assert "party_size" in exc.value.message_dict
+    assert not AuditEvent.objects.exists()
+
+
+def test_material_change_bumps_version_once_and_is_audited(django_capture_on_commit_callbacks):
+    booking = BookingFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        diff = booking_update(booking, meeting_point="Dock D")
+    assert diff == {"meeting_point": ["Harbor Island West Marina, dock C", "Dock D"]}
+    assert booking.version == 2
+    event = AuditEvent.objects.get(action="bookings.booking.updated")
+    assert event.data["changes"]["meeting_point"][1] == "Dock D"
+    with django_capture_on_commit_callbacks(execute=False):
+        assert booking_update(booking, meeting_point="Dock D") == {}
+    booking.refresh_from_db()
+    assert booking.version == 2
+
+
+def test_non_material_change_keeps_the_version(django_capture_on_commit_callbacks):
+    booking = BookingFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert booking_update(booking, boat_price="1000.00") == {}
+    booking.refresh_from_db()
+    assert booking.version == 1
+    assert str(booking.boat_price) == "1000.00"
+
+
+def test_cancel_is_audited_and_happens_once(django_capture_on_commit_callbacks):
+    booking = BookingFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert booking_cancel(booking, reason="guest asked") is True
+        assert booking_cancel(booking) is False
+    assert booking.status == "cancelled"
+    assert AuditEvent.objects.filter(action="bookings.booking.cancelled").count() == 1

@@ -1,0 +1,97 @@
+"""Shared fixtures: isolated storage and outbox, factories, staff users, a headless browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+from tests.services import CHROMIUM_ARGS, chromium_path, require
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path: Path):
+    """Every test writes files, guest pages and mail into its own temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    storages = dict(settings.STORAGES)
+    if storages["default"]["BACKEND"].endswith("FileSystemStorage"):
+        storages["default"] = {
+            **storages["default"],
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        }
+    if storages["guestpages"]["BACKEND"].endswith("FileSystemStorage"):
+        storages["guestpages"] = {
+            **storages["guestpages"],
+            "OPTIONS": {
+                **storages["guestpages"].get("OPTIONS", {}),
+                "location": str(tmp_path / "guestpages"),
+            },
+        }
+    settings.STORAGES = storages
+    from django.core.files.storage import storages as handler
+
+    handler._storages = {}
+    handler._backends = None
+    yield
+    handler._storages = {}
+    handler._backends = None
+
+
+@pytest.fixture
+def boat(db):
+    return factories.BoatFactory()
+
+
+@pytest.fixture
+def booking(db):
+    return factories.BookingFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from django.contrib.auth.models import Group
+
+    user = factories.UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="Operations"))
+    return user
+
+
+@pytest.fixture
+def browser_context(live_server):
+    """A phone-or-desk-agnostic Playwright browser context on Debian's Chromium."""
+    path = chromium_path()
+    require(path is not None, "Debian's chromium (apt-get install -y chromium)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(15_000)
+        yield context
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("CHARTEROPS_TEST_ARTIFACTS", "var/test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Unit tests run tasks in-process even on the Redis pass; real-worker tests opt out."""
+    from charterops.celery import app
+
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
