@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories
+from tests.aws import aws, moto_server, s3_storage, s3_storage_server  # noqa: F401  (fixtures)
 from tests.services import CHROMIUM_ARGS, chromium_path, require
 
 
