@@ -104,6 +104,9 @@ else:
         DATABASES["default"]["TEST"] = {"NAME": _test_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache (rate limits, feeds) ---------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://charterops")}
+
 # --- Time and language ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/Los_Angeles"
