@@ -194,17 +194,36 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["source", "event_id"], name="webhook_delivery_event")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_id or '-'} ({self.outcome})"
+
+
+class WebhookEvent(models.Model):
+    """The dedupe key of a processed marketplace event: inserted in the transaction that applies it.
+
+    A second delivery of the same (source, event id), even one racing the first on another
+    connection, fails this unique constraint and is answered ``duplicate`` with no effect.
+    """
+
+    source = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=120)
+    delivery = models.ForeignKey(
+        WebhookDelivery, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=20)
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
         constraints = [
-            # Only one delivery per event id may be applied; duplicates are stored but not applied.
             models.UniqueConstraint(
-                fields=["source", "event_id"],
-                condition=Q(outcome="accepted"),
-                name="webhook_event_applied_once",
+                fields=["source", "event_id"], name="webhook_event_processed_once"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.event_id or '-'} ({self.outcome})"
+        return f"{self.source} {self.event_id}"
 
 
 class ApiToken(models.Model):
@@ -222,6 +241,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
