@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("crew.urls")),
     path("", include("guestpages.urls")),
+    path("", include("charterops.upload_views")),
 ]
