@@ -204,6 +204,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
@@ -216,6 +217,9 @@ CHARTEROPS_FANOUT_TARGETS = {
     "checklist": "crew.checklist.ChecklistTarget",
     "guest_page": "guestpages.publishing.GuestPageTarget",
 }
+if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
+    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
+    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
 CHARTEROPS_FANOUT_BACKOFF_BASE = env.float("CHARTEROPS_FANOUT_BACKOFF_BASE", default=2.0)
 CHARTEROPS_FANOUT_BACKOFF_CAP = env.float("CHARTEROPS_FANOUT_BACKOFF_CAP", default=600.0)

@@ -67,7 +67,9 @@ def get_targets() -> dict[str, Target]:
     """The registered targets by name, built once from ``CHARTEROPS_FANOUT_TARGETS``."""
     targets: dict[str, Target] = {}
     for name, path in settings.CHARTEROPS_FANOUT_TARGETS.items():
-        target = import_string(path)() if isinstance(path, str) else path
+        target = import_string(path) if isinstance(path, str) else path
+        if isinstance(target, type):
+            target = target()
         target.name = name
         targets[name] = target
     return targets
