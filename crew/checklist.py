@@ -1,11 +1,26 @@
-"""The checklist target: a confirmed charter gets its checklist copied from the boat's template."""
+"""Charter checklists: scaffolded from the boat's template (the fan-out target), ticked by crew.
+
+Ticks are single-row conditional UPDATEs, never a read-modify-write of the whole list, so two
+crew ticking different items at the same moment both keep their work, and two ticking the
+same item keep the first tick.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
 from bookings.models import Booking
+from charterops.audit import audit_log
 from charterops.fanout.targets import SyncResult
 
-from .models import ChecklistItem, ChecklistTemplate
+from .models import ChecklistItem, ChecklistTemplate, CrewMember, Phase
+
+NOTE_MAX = 300
 
 
 def checklist_template_for(booking: Booking) -> ChecklistTemplate | None:
@@ -51,3 +66,137 @@ class ChecklistTarget:
         added = checklist_scaffold(booking)
         total = ChecklistItem.objects.filter(booking=booking).count()
         return SyncResult(external_ref=f"{total} items", detail={"added": added})
+
+
+# --- Ticking ---------------------------------------------------------------------------------
+
+
+def checklist_item_complete(
+    item: ChecklistItem, *, member: CrewMember, note: str = "", actor: Any = None
+) -> bool:
+    """Tick ``item`` as done by ``member`` now, with an optional note. Returns whether it changed.
+
+    Only this row is written, with a conditional UPDATE: an item already ticked keeps who
+    and when it was first ticked (idempotent; a second tick only replaces a non-empty note).
+    One transaction, one audit row per change (``crew.checklist_item.completed``).
+    """
+    note = (note or "").strip()[:NOTE_MAX]
+    with transaction.atomic():
+        now = timezone.now()
+        rows = ChecklistItem.objects.filter(pk=item.pk)
+        ticked = rows.filter(done_at__isnull=True).update(done_by=member, done_at=now, note=note)
+        if ticked:
+            item.done_by, item.done_at, item.note = member, now, note
+            action = "completed"
+        elif note and rows.exclude(note=note).update(note=note):
+            item.note = note
+            action = "noted"
+        else:
+            item.refresh_from_db(fields=["done_by", "done_at", "note"])
+            return False
+        audit_log(
+            f"crew.checklist_item.{action}",
+            item,
+            actor=actor or member.user,
+            booking=item.booking,
+            data={"member": member.pk, "note": note},
+        )
+    return True
+
+
+def checklist_item_uncomplete(
+    item: ChecklistItem, *, member: CrewMember, actor: Any = None
+) -> bool:
+    """Clear the tick of ``item`` (a mistake on the dock). Idempotent; returns whether it changed.
+
+    The note is kept so that the reason for un-ticking can be read. One audit row per change.
+    """
+    with transaction.atomic():
+        cleared = ChecklistItem.objects.filter(pk=item.pk, done_at__isnull=False).update(
+            done_by=None, done_at=None
+        )
+        if not cleared:
+            item.refresh_from_db(fields=["done_by", "done_at", "note"])
+            return False
+        item.done_by = item.done_at = None
+        audit_log(
+            "crew.checklist_item.uncompleted",
+            item,
+            actor=actor or member.user,
+            booking=item.booking,
+            data={"member": member.pk},
+        )
+    return True
+
+
+# --- Progress --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistProgress:
+    done: int = 0
+    total: int = 0
+    required_done: int = 0
+    required_total: int = 0
+    pre_required_done: int = 0
+    pre_required_total: int = 0
+
+    @property
+    def ready(self) -> bool:
+        """Every required pre-charter item is ticked (and there is a checklist at all)."""
+        return self.total > 0 and self.pre_required_done == self.pre_required_total
+
+    @property
+    def required_complete(self) -> bool:
+        return self.required_done == self.required_total
+
+    def __str__(self) -> str:
+        if not self.total:
+            return "no checklist"
+        required = (
+            "required done"
+            if self.required_complete
+            else (f"{self.required_total - self.required_done} required open")
+        )
+        return f"{self.done}/{self.total} · {required}"
+
+
+_DONE = Q(checklist_items__done_at__isnull=False)
+_REQUIRED = Q(checklist_items__required=True)
+_PRE_REQUIRED = _REQUIRED & Q(checklist_items__phase=Phase.PRE)
+PROGRESS_ANNOTATIONS = {
+    "cl_total": Count("checklist_items"),
+    "cl_done": Count("checklist_items", filter=_DONE),
+    "cl_required_total": Count("checklist_items", filter=_REQUIRED),
+    "cl_required_done": Count("checklist_items", filter=_REQUIRED & _DONE),
+    "cl_pre_required_total": Count("checklist_items", filter=_PRE_REQUIRED),
+    "cl_pre_required_done": Count("checklist_items", filter=_PRE_REQUIRED & _DONE),
+}
+
+
+def bookings_with_checklist_progress(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
+    """Annotate each booking with its checklist counts in the same query (for lists)."""
+    return queryset.annotate(**PROGRESS_ANNOTATIONS)
+
+
+def checklist_progress(booking: Booking) -> ChecklistProgress:
+    """The booking's progress: from annotations when present, else one aggregate query."""
+    if hasattr(booking, "cl_total"):
+        counts = {name: getattr(booking, name) for name in PROGRESS_ANNOTATIONS}
+    else:
+        counts = Booking.objects.filter(pk=booking.pk).aggregate(**PROGRESS_ANNOTATIONS)
+    return ChecklistProgress(**{name.removeprefix("cl_"): counts[name] or 0 for name in counts})
+
+
+def checklist_progress_of(items: list[ChecklistItem]) -> ChecklistProgress:
+    """Progress of already-loaded items (the crew page has them): no query."""
+    required = [i for i in items if i.required]
+    pre_required = [i for i in required if i.phase == Phase.PRE]
+    return ChecklistProgress(
+        done=sum(i.done for i in items),
+        total=len(items),
+        required_done=sum(i.done for i in required),
+        required_total=len(required),
+        pre_required_done=sum(i.done for i in pre_required),
+        pre_required_total=len(pre_required),
+    )

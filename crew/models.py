@@ -163,6 +163,11 @@ class Expense(models.Model):
     miles = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
     receipt_key = models.CharField(max_length=500, blank=True)
+    split = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Tips only: how the amount is shared, {crew member id: amount}.",
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
