@@ -244,8 +244,28 @@ CHARTEROPS_CALENDAR_EVENT_STYLE = env.str("CHARTEROPS_CALENDAR_EVENT_STYLE", def
 SESAME_MAX_AGE = env.int("SESAME_MAX_AGE", default=60 * 60 * 24 * 120)
 SESAME_TOKEN_NAME = "sesame"
 CHARTEROPS_MILEAGE_RATE = env.str("CHARTEROPS_MILEAGE_RATE", default="0.70")
-CHARTEROPS_SCC_MIRROR = env.str("CHARTEROPS_SCC_MIRROR", default="")
+CHARTEROPS_SCC_MIRROR = env.str("CHARTEROPS_SCC_MIRROR", default="")  # "" | dynamodb
 SERVICE_KEY_HASH = env.str("SERVICE_KEY_HASH", default="")
+# Crew notifications (crew/notifications.py, crew/reminders.py, crew/integrations/).
+CHARTEROPS_CREW_LINK_DAYS_AFTER = env.int("CHARTEROPS_CREW_LINK_DAYS_AFTER", default=7)
+CHARTEROPS_CREW_RESPONSE_REMINDER_HOURS = env.int(
+    "CHARTEROPS_CREW_RESPONSE_REMINDER_HOURS", default=24
+)
+CHARTEROPS_CREW_ESCALATION_HOURS = env.int("CHARTEROPS_CREW_ESCALATION_HOURS", default=12)
+CHARTEROPS_CREW_REMINDER_HOURS = env.int("CHARTEROPS_CREW_REMINDER_HOURS", default=24)
+CHARTEROPS_SCC_EVENTS_TABLE = env.str("CHARTEROPS_SCC_EVENTS_TABLE", default="scc-events")
+CHARTEROPS_SCC_ASSIGNMENTS_TABLE = env.str(
+    "CHARTEROPS_SCC_ASSIGNMENTS_TABLE", default="scc-crew-assignments"
+)
+CHARTEROPS_DYNAMODB_ENDPOINT_URL = env.str("CHARTEROPS_DYNAMODB_ENDPOINT_URL", default="") or None
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "crew-reminders": {
+            "task": "crew.crew_reminders_run",
+            "schedule": timedelta(minutes=15),
+        },
+    }
+)
 
 # --- Guest pages ------------------------------------------------------------------------
 CHARTEROPS_GUEST_PAGE_ORIGIN = env.str("CHARTEROPS_GUEST_PAGE_ORIGIN", default=SITE_URL)

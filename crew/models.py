@@ -58,7 +58,9 @@ class CrewAssignment(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the member was still silent close to the charter."
+        null=True,
+        blank=True,
+        help_text="Set when the member was still silent close to the charter.",
     )
     link_generation = models.PositiveIntegerField(
         default=0, editable=False, help_text="Bumped to revoke this member's links to this charter."

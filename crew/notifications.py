@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -10,15 +9,8 @@ from django.utils import timezone
 
 from bookings.models import Booking
 
-from .models import CrewAssignment, Notification
-
-
-def crew_magic_link(assignment: CrewAssignment) -> str:
-    """The member's passwordless link to this charter's crew page, scoped to the booking."""
-    from sesame.utils import get_query_string
-
-    qs = get_query_string(assignment.member.user, scope=f"booking:{assignment.booking_id}")
-    return f"{settings.SITE_URL}/crew/events/{assignment.booking_id}/{qs}"
+from .magic_links import crew_magic_link
+from .models import Notification
 
 
 def booking_crew_notify(booking: Booking) -> int:

@@ -100,3 +100,17 @@ class ChecklistTemplateItemFactory(factory.django.DjangoModelFactory):
     phase = "pre"
     required = True
     position = factory.Sequence(lambda n: n)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """A crew notification already sent about version 1 of a charter."""
+
+    class Meta:
+        model = "crew.Notification"
+
+    booking = factory.SubFactory(BookingFactory)
+    member = factory.SubFactory(CrewMemberFactory)
+    booking_version = 1
+    kind = "new"
+    channel = "email"
+    status = "sent"

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crew', '0001_initial'),
+        ("crew", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='crewassignment',
-            name='escalated_at',
-            field=models.DateTimeField(blank=True, help_text='Set when the member was still silent close to the charter.', null=True),
+            model_name="crewassignment",
+            name="escalated_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when the member was still silent close to the charter.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='crewassignment',
-            name='link_generation',
-            field=models.PositiveIntegerField(default=0, editable=False, help_text="Bumped to revoke this member's links to this charter."),
+            model_name="crewassignment",
+            name="link_generation",
+            field=models.PositiveIntegerField(
+                default=0,
+                editable=False,
+                help_text="Bumped to revoke this member's links to this charter.",
+            ),
         ),
     ]
