@@ -13,6 +13,7 @@ from charterops.admin import ReadOnlyAdmin, state_badges
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
 from crew.admin import ChecklistItemInline, CrewAssignmentInline, NotificationInline
+from guestpages.admin import GuestPageInline
 from crew.models import CrewAssignment
 
 from .models import ApiToken, Boat, Booking, CalendarEntry, CalendarFeedToken, WebhookDelivery
@@ -89,7 +90,13 @@ class BookingAdmin(admin.ModelAdmin):
     list_per_page = 50
     ordering = ["-start"]
     autocomplete_fields = ["boat"]
-    inlines = [CrewAssignmentInline, ChecklistItemInline, TargetStateInline, NotificationInline]
+    inlines = [
+        CrewAssignmentInline,
+        ChecklistItemInline,
+        TargetStateInline,
+        NotificationInline,
+        GuestPageInline,
+    ]
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
     actions = ["sync_now", "retry_failed", "cancel_bookings"]
     fieldsets = [

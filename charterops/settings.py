@@ -138,7 +138,7 @@ if CHARTEROPS_STORAGE == "s3":
             "OPTIONS": {**_s3_common, "bucket_name": PHOTOS_BUCKET},
         },
         "guestpages": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "guestpages.storage.GuestPageStorage",
             "OPTIONS": {
                 **_s3_common,
                 "bucket_name": GUEST_PAGES_BUCKET,
@@ -268,7 +268,19 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- Guest pages ------------------------------------------------------------------------
-CHARTEROPS_GUEST_PAGE_ORIGIN = env.str("CHARTEROPS_GUEST_PAGE_ORIGIN", default=SITE_URL)
+CHARTEROPS_GUEST_PAGE_ORIGIN = env.str(
+    "CHARTEROPS_GUEST_PAGE_ORIGIN", default=SITE_URL
+).rstrip("/")
+CHARTEROPS_GUEST_PAGE_CACHE_CONTROL = env.str(
+    "CHARTEROPS_GUEST_PAGE_CACHE_CONTROL", default="public, max-age=60"
+)
+# django-ratelimit rates of the photo drop (presign and confirm), per page and per address.
+CHARTEROPS_GUEST_PHOTO_RATE_PER_PAGE = env.str(
+    "CHARTEROPS_GUEST_PHOTO_RATE_PER_PAGE", default="120/h"
+)
+CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS = env.str(
+    "CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS", default="60/h"
+)
 
 # --- Production checks ------------------------------------------------------------------
 if not DEBUG:

@@ -1,15 +1,129 @@
-"""Admin for guest pages."""
+"""Admin for guest pages: the list, the panel on the booking page, and "Republish guest page"."""
 
-from django.contrib import admin
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from bookings.models import Booking
+from charterops.fanout.targets import TargetError
 
 from .models import GuestPage
+from .publishing import guest_page_republish
+
+
+def _public_link(page: GuestPage) -> str:
+    if not page.public_url:
+        return "— (not published yet)"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        page.public_url,
+        page.public_url,
+    )
+
+
+def _republish_url(booking_id: int) -> str:
+    return reverse("admin:guestpages_guestpage_republish", args=[booking_id])
+
+
+class GuestPageInline(admin.StackedInline):
+    """The booking page's guest-page panel: where it lives, when it changed, republish."""
+
+    model = GuestPage
+    extra = 0
+    max_num = 1
+    can_delete = False
+    fields = ["public_link", "status", "published_at", "content_hash", "republish"]
+    readonly_fields = fields
+    verbose_name = "guest page"
+    verbose_name_plural = "guest page"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="public URL")
+    def public_link(self, obj: GuestPage) -> str:
+        return _public_link(obj)
+
+    @admin.display(description="")
+    def republish(self, obj: GuestPage) -> str:
+        return format_html(
+            '<a class="button" href="{}">Republish guest page</a>', _republish_url(obj.booking_id)
+        )
 
 
 @admin.register(GuestPage)
 class GuestPageAdmin(admin.ModelAdmin):
-    list_display = ["page_id", "booking", "status", "published_at", "public_url"]
+    list_display = ["page_id", "booking", "status", "published_at", "public_link"]
     list_filter = ["status"]
     search_fields = ["page_id", "booking__external_id", "booking__guest_name"]
     list_select_related = ["booking"]
-    readonly_fields = ["page_id", "content_hash", "published_at", "public_url"]
-    raw_id_fields = ["booking"]
+    readonly_fields = ["page_id", "booking", "status", "content_hash", "published_at", "public_url"]
+    actions = ["republish_pages"]
+
+    def has_add_permission(self, request):
+        return False  # pages are made by publishing a booking, never by hand
+
+    @admin.display(description="public URL")
+    def public_link(self, obj: GuestPage) -> str:
+        return _public_link(obj)
+
+    def get_urls(self):
+        urls = [
+            path(
+                "republish/<int:booking_id>/",
+                self.admin_site.admin_view(self.republish_view),
+                name="guestpages_guestpage_republish",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def has_republish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bookings.change_booking")
+
+    def republish_view(self, request: HttpRequest, booking_id: int) -> HttpResponse:
+        """GET asks for confirmation; POST uploads the page again and invalidates the CDN."""
+        if not self.has_republish_permission(request):
+            raise PermissionDenied
+        booking = get_object_or_404(Booking.objects.select_related("boat"), pk=booking_id)
+        back = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if request.method != "POST":
+            return TemplateResponse(
+                request,
+                "admin/guestpages/republish_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Republish guest page?",
+                    "booking": booking,
+                    "page": GuestPage.objects.filter(booking=booking).first(),
+                    "opts": self.model._meta,
+                    "back_url": back,
+                },
+            )
+        self._republish(request, booking)
+        return HttpResponseRedirect(back)
+
+    def _republish(self, request: HttpRequest, booking: Booking) -> bool:
+        try:
+            outcome = guest_page_republish(booking, actor=request.user)
+        except TargetError as exc:
+            self.message_user(
+                request, f"{booking.reference}: guest page not republished: {exc}", messages.ERROR
+            )
+            return False
+        self.message_user(
+            request,
+            f"{booking.reference}: guest page republished ({outcome.page.content_hash[:12]}).",
+            messages.SUCCESS,
+        )
+        return True
+
+    @admin.action(description="Republish the selected guest pages", permissions=["republish"])
+    def republish_pages(self, request, queryset):
+        for page in queryset.select_related("booking", "booking__boat"):
+            self._republish(request, page.booking)

@@ -1,4 +1,4 @@
-"""URLs of guest pages: the clean page URL served locally on the embedded default."""
+"""URLs of guest pages: the clean page URL (embedded default) and the photo drop."""
 
 from django.urls import path
 
@@ -7,4 +7,7 @@ from . import views
 app_name = "guestpages"
 urlpatterns = [
     path("g/<slug:page_id>", views.guest_page_serve, name="page"),
+    path("g/<slug:page_id>/", views.guest_page_slash),
+    path("g/<slug:page_id>/presign", views.guest_photo_presign, name="presign"),
+    path("g/<slug:page_id>/photos", views.guest_photo_confirm_view, name="photo_confirm"),
 ]

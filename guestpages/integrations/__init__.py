@@ -1,0 +1,1 @@
+"""Adapters to the outside services guest pages depend on (one per service)."""

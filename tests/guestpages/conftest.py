@@ -1,0 +1,73 @@
+"""Guest-page fixtures: the S3 storage as production configures it, and a CloudFront distribution."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+
+def use_guest_page_storage(settings) -> None:
+    """Swap the shared fixtures' plain S3Storage for the guest-page subclass settings.py uses."""
+    from django.core.files.storage import storages
+
+    configured = dict(settings.STORAGES)
+    configured["guestpages"] = {
+        **configured["guestpages"],
+        "BACKEND": "guestpages.storage.GuestPageStorage",
+    }
+    settings.STORAGES = configured
+    storages._storages = {}
+    storages._backends = None
+
+
+def create_distribution(settings) -> str:
+    """A CloudFront distribution in front of the guest-pages bucket (moto); returns its id."""
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    origin_domain = f"{settings.GUEST_PAGES_BUCKET}.s3.{settings.AWS_REGION}.amazonaws.com"
+    response = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "guest-pages-test",
+            "Comment": "guest pages",
+            "Enabled": True,
+            "Aliases": {"Quantity": 1, "Items": ["queenofsandiego.com"]},
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "guest-pages",
+                        "DomainName": origin_domain,
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "guest-pages",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "MinTTL": 0,
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+            },
+        }
+    )
+    return response["Distribution"]["Id"]
+
+
+@pytest.fixture
+def guest_s3(s3_storage, settings):
+    """Guest pages on (moto) S3 behind a (moto) CloudFront distribution, as in production."""
+    use_guest_page_storage(settings)
+    settings.GUEST_PAGES_CUSTOM_DOMAIN = "queenofsandiego.com"
+    settings.CLOUDFRONT_DISTRIBUTION_ID = create_distribution(settings)
+    return settings.CLOUDFRONT_DISTRIBUTION_ID
+
+
+def invalidations(distribution_id: str) -> list[dict]:
+    """Every invalidation made on the distribution, with its paths, oldest first."""
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    listing = cloudfront.list_invalidations(DistributionId=distribution_id)
+    items = listing["InvalidationList"].get("Items", [])
+    details = [
+        cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])["Invalidation"]
+        for item in items
+    ]
+    return sorted(details, key=lambda d: d["CreateTime"])
