@@ -1,3 +1,12 @@
 """URLs of the bookings app: webhook, API, calendar feed."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import calendar_views, webhooks
+from .api import api
+
+urlpatterns: list = [
+    path("webhooks/bookings/<slug:source>/", webhooks.booking_webhook, name="booking_webhook"),
+    path("api/", api.urls),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar-feed"),
+]

@@ -6,43 +6,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0002_operations_group'),
+        ("bookings", "0002_operations_group"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=40)),
-                ('event_id', models.CharField(max_length=120)),
-                ('outcome', models.CharField(max_length=20)),
-                ('processed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=40)),
+                ("event_id", models.CharField(max_length=120)),
+                ("outcome", models.CharField(max_length=20)),
+                ("processed_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='webhookdelivery',
-            name='webhook_event_applied_once',
+            model_name="webhookdelivery",
+            name="webhook_event_applied_once",
         ),
         migrations.AddField(
-            model_name='apitoken',
-            name='revoked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="apitoken",
+            name="revoked_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['source', 'event_id'], name='webhook_delivery_event'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["source", "event_id"], name="webhook_delivery_event"),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='delivery',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bookings.webhookdelivery'),
+            model_name="webhookevent",
+            name="delivery",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="bookings.webhookdelivery",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookevent',
-            constraint=models.UniqueConstraint(fields=('source', 'event_id'), name='webhook_event_processed_once'),
+            model_name="webhookevent",
+            constraint=models.UniqueConstraint(
+                fields=("source", "event_id"), name="webhook_event_processed_once"
+            ),
         ),
     ]

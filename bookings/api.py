@@ -1,0 +1,311 @@
+"""The JSON API for internal tools at ``/api/`` (django-ninja), with its OpenAPI document.
+
+Every operation needs an ``X-Dashboard-Token`` (see ``bookings.tokens``). ``POST
+/api/bookings/`` takes the same ``booking`` object as the webhook and goes through the same
+domain function, so a booking is the same whichever way it came.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyHeader
+
+from charterops.models import TargetState
+
+from .intake import BookingIn, EventIn, InvalidPayload, booking_upsert_from_event
+from .models import Booking
+from .signatures import SIGNATURE_HEADER
+from .tokens import TokenRejected, api_token_verify
+
+TOKEN_HEADER = "X-Dashboard-Token"
+MAX_LIST = 500
+
+
+class DashboardToken(APIKeyHeader):
+    """``X-Dashboard-Token``: a missing, unknown, expired or revoked token is a 401 with a reason."""
+
+    param_name = TOKEN_HEADER
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return api_token_verify(key)
+
+
+class IntakeAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # type: ignore[override]
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        webhook_openapi_add(schema)
+        return schema
+
+
+api = IntakeAPI(
+    title="CharterOps",
+    version="1",
+    description="Bookings for internal tools, and the signed marketplace webhook.",
+    urls_namespace="api",
+    openapi_url="/schema/",
+    docs_url=None,  # the bundled docs page loads its assets from a CDN unless "ninja" is an app
+    auth=DashboardToken(),
+)
+
+
+@api.exception_handler(TokenRejected)
+def _token_rejected(request: HttpRequest, exc: TokenRejected) -> HttpResponse:
+    return api.create_response(request, {"error": exc.reason}, status=401)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc[:1] == ["body"]:
+            loc = ["booking", *loc[2:]]
+        elif loc[:1] in (["query"], ["path"]):
+            loc = loc[1:]
+        path = ".".join(p for p in loc if not p.startswith("function-after")) or "body"
+        fields.setdefault(path, []).append(str(error.get("msg", "")).removeprefix("Value error, "))
+    return api.create_response(request, {"error": "invalid request", "fields": fields}, status=422)
+
+
+class ErrorOut(Schema):
+    error: str
+    fields: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class BoatOut(Schema):
+    id: str
+    name: str
+
+
+class GuestOut(Schema):
+    name: str
+    email: str
+    phone: str
+
+
+class PricingOut(Schema):
+    currency: str
+    boat_price: Decimal
+    service_fee: Decimal
+    captain_fee: Decimal
+    owner_payout: Decimal
+
+
+class TargetStateOut(Schema):
+    target: str
+    status: str
+    synced_version: int
+    desired_version: int
+    attempts: int
+    last_error: str
+    external_ref: str
+    last_synced_at: datetime | None
+
+
+class BookingOut(Schema):
+    id: int
+    external_id: str
+    source: str
+    status: str
+    version: int
+    boat: BoatOut
+    start: datetime
+    end: datetime
+    meeting_point: str
+    guest: GuestOut
+    party_size: int
+    captain_required: bool
+    special_requests: str
+    pricing: PricingOut
+    last_event_at: datetime | None
+    updated_at: datetime
+
+
+class BookingDetailOut(BookingOut):
+    fanout: list[TargetStateOut]
+
+
+class BookingWriteOut(Schema):
+    status: str = Field(description="created, updated, unchanged or cancelled")
+    booking: BookingDetailOut
+
+
+def booking_out(booking: Booking, *, fanout: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": booking.pk,
+        "external_id": booking.external_id,
+        "source": booking.source,
+        "status": booking.status,
+        "version": booking.version,
+        "boat": {"id": booking.boat.external_id, "name": booking.boat.name},
+        "start": booking.start,
+        "end": booking.end,
+        "meeting_point": booking.meeting_point,
+        "guest": {
+            "name": booking.guest_name,
+            "email": booking.guest_email,
+            "phone": booking.guest_phone,
+        },
+        "party_size": booking.party_size,
+        "captain_required": booking.captain_required,
+        "special_requests": booking.special_requests,
+        "pricing": {
+            "currency": booking.currency,
+            "boat_price": booking.boat_price,
+            "service_fee": booking.service_fee,
+            "captain_fee": booking.captain_fee,
+            "owner_payout": booking.owner_payout,
+        },
+        "last_event_at": booking.last_event_at,
+        "updated_at": booking.updated_at,
+    }
+    if fanout:
+        data["fanout"] = [
+            {
+                "target": s.target,
+                "status": s.status,
+                "synced_version": s.synced_version,
+                "desired_version": s.desired_version,
+                "attempts": s.attempts,
+                "last_error": s.last_error,
+                "external_ref": s.external_ref,
+                "last_synced_at": s.last_synced_at,
+            }
+            for s in booking.target_states.all()
+        ]
+    return data
+
+
+def _with_states():
+    return Booking.objects.select_related("boat").prefetch_related(
+        Prefetch("target_states", queryset=TargetState.objects.order_by("target"))
+    )
+
+
+@api.post(
+    "/bookings/",
+    response={200: BookingWriteOut, 201: BookingWriteOut, 422: ErrorOut},
+    summary="Create or update a booking",
+    tags=["bookings"],
+)
+def booking_post(request: HttpRequest, payload: BookingIn, source: str = "direct"):
+    """Create the booking, or update the one with the same source and id (201 / 200).
+
+    ``source`` (query) says whose id ``booking.id`` is: ``direct`` by default, ``boatsetter``
+    for a relayed marketplace booking, so it meets the one the webhook created.
+    """
+    try:
+        result = booking_upsert_from_event(
+            source, payload, actor=f"api:{request.auth.name}", via="api"
+        )
+    except InvalidPayload as exc:
+        return 422, {"error": "invalid booking", "fields": exc.errors}
+    booking = _with_states().get(pk=result.booking.pk)
+    status = 201 if result.outcome == "created" else 200
+    return status, {"status": result.outcome, "booking": booking_out(booking, fanout=True)}
+
+
+class Window(Schema):
+    from_: date | datetime | None = Field(None, alias="from", description="start on or after")
+    to: date | datetime | None = Field(None, description="start before (a date: that day excluded)")
+    status: str | None = None
+    limit: int = Field(100, ge=1, le=MAX_LIST)
+
+
+def _aware(value: date | datetime) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time.min)
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+@api.get("/bookings/", response=list[BookingOut], summary="List bookings", tags=["bookings"])
+def booking_list(request: HttpRequest, window: Query[Window]):
+    """Bookings starting in [from, to), earliest first; dates are Pacific days."""
+    bookings = Booking.objects.select_related("boat").order_by("start", "pk")
+    if window.from_:
+        bookings = bookings.filter(start__gte=_aware(window.from_))
+    if window.to:
+        bookings = bookings.filter(start__lt=_aware(window.to))
+    if window.status:
+        bookings = bookings.filter(status=window.status)
+    return [booking_out(b) for b in bookings[: window.limit]]
+
+
+@api.get(
+    "/bookings/{booking_id}/",
+    response={200: BookingDetailOut},
+    summary="One booking with its fan-out status",
+    tags=["bookings"],
+)
+def booking_detail(request: HttpRequest, booking_id: int):
+    """The booking and, per target (calendar, crew, checklist, guest page), its sync state."""
+    return booking_out(get_object_or_404(_with_states(), pk=booking_id), fanout=True)
+
+
+def webhook_openapi_add(schema: dict[str, Any]) -> None:
+    """Document the webhook (a plain Django view) in the same OpenAPI document."""
+    event = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in event.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components["WebhookEvent"] = event
+    answer = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "error": {"type": "string"},
+            "fields": {"type": "object"},
+            "booking": {"type": "integer"},
+            "delivery": {"type": "integer"},
+        },
+    }
+
+    def reply(text: str) -> dict[str, Any]:
+        return {"description": text, "content": {"application/json": {"schema": answer}}}
+
+    schema.setdefault("paths", {})["/webhooks/bookings/{source}/"] = {
+        "post": {
+            "operationId": "booking_webhook",
+            "summary": "Receive a signed booking event from a marketplace relay",
+            "description": (
+                f"`{SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex>` where v1 is HMAC-SHA256 of "
+                '"<t>.<raw body>" keyed by one of the secrets in '
+                "CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>. Timestamps more than 5 minutes off are "
+                "refused. Body at most 256 KiB. See docs/webhooks.md."
+            ),
+            "tags": ["webhook"],
+            "security": [],
+            "parameters": [
+                {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": SIGNATURE_HEADER,
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "example": "t=1764608531,v1=5257a869e7..."},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}
+                },
+            },
+            "responses": {
+                "202": reply("accepted: the booking was created or updated; fan-out enqueued"),
+                "200": reply("duplicate (event id already processed), stale, or ignored type"),
+                "400": reply("body is not JSON"),
+                "401": reply("missing, bad or expired signature, or no secret configured"),
+                "413": reply("body larger than 256 KiB"),
+                "422": reply("schema or value errors, listed per field"),
+            },
+        }
+    }

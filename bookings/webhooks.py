@@ -1,0 +1,46 @@
+"""The marketplace webhook: ``POST /webhooks/bookings/<source>/`` (contract in docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .deliveries import headers_storable, webhook_delivery_process, webhook_delivery_store
+from .signatures import SIGNATURE_HEADER
+
+
+# No session, no CSRF: the sender authenticates with the HMAC signature. Not atomic: the
+# raw delivery must commit on its own before verification (see bookings.deliveries).
+@csrf_exempt
+@require_POST
+def booking_webhook(request: HttpRequest, source: str) -> JsonResponse:
+    """Cheap reject, store the raw delivery, then verify and apply it; answer with the outcome."""
+    if SIGNATURE_HEADER not in request.headers:
+        return JsonResponse({"error": f"missing {SIGNATURE_HEADER} header"}, status=401)
+    limit = settings.CHARTEROPS_WEBHOOK_MAX_BYTES
+    meta = {
+        "headers": headers_storable(request.headers),
+        "remote_addr": request.META.get("REMOTE_ADDR"),
+    }
+    declared = _content_length(request)
+    if declared > limit:
+        message = f"body of {declared} bytes is larger than the {limit}-byte limit"
+        delivery = webhook_delivery_store(source, body=b"", error=message, http_status=413, **meta)
+        return JsonResponse({"error": message, "delivery": delivery.pk}, status=413)
+    body = request.body
+    if len(body) > limit:  # a lying Content-Length
+        message = f"body is larger than the {limit}-byte limit"
+        delivery = webhook_delivery_store(source, body=b"", error=message, http_status=413, **meta)
+        return JsonResponse({"error": message, "delivery": delivery.pk}, status=413)
+    delivery = webhook_delivery_store(source, body=body, **meta)
+    result = webhook_delivery_process(delivery, body=body)
+    return JsonResponse(result.body(), status=result.http_status)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

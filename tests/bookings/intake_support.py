@@ -1,0 +1,64 @@
+"""Helpers for the intake tests: recorded payloads, signing, posting, a token, the boat they name."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bookings.signatures import signature_header
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "whsec_current_4f9b2a"
+OLD_SECRET = "whsec_previous_77c1d0"
+WEBHOOK_URL = "/webhooks/bookings/boatsetter/"
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A recorded payload ``fixtures/<event>__<variant>.json``; overrides replace top-level keys."""
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    data.update(overrides)
+    return data
+
+
+def booking_of(name: str, **overrides: Any) -> dict[str, Any]:
+    data = load_event(name)["booking"]
+    data.update(overrides)
+    return data
+
+
+def encode(event: dict[str, Any] | bytes | str) -> bytes:
+    if isinstance(event, bytes):
+        return event
+    if isinstance(event, str):
+        return event.encode()
+    return json.dumps(event, ensure_ascii=False).encode()
+
+
+def post_signed(
+    client,
+    event: dict[str, Any] | bytes | str,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    url: str = WEBHOOK_URL,
+    header: str | None = None,
+    **extra: Any,
+):
+    """POST ``event`` as a relay would: JSON body, HMAC signature over "t.body"."""
+    body = encode(event)
+    signature = (
+        header
+        if header is not None
+        else signature_header(
+            body, secret, timestamp=int(time.time()) if timestamp is None else timestamp
+        )
+    )
+    return client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        headers={"X-CharterOps-Signature": signature, **extra.pop("headers", {})},
+        **extra,
+    )
