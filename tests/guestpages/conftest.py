@@ -71,3 +71,13 @@ def invalidations(distribution_id: str) -> list[dict]:
         for item in items
     ]
     return sorted(details, key=lambda d: d["CreateTime"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache; every test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
