@@ -1,0 +1,1 @@
+"""Adapters for the crew app's outside services: SMS and topics (SNS), the legacy SCC tables."""
