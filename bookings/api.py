@@ -7,7 +7,7 @@ domain function, so a booking is the same whichever way it came.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 
@@ -70,7 +70,7 @@ def _invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
         if loc[:1] == ["body"]:
             loc = ["booking", *loc[2:]]
         elif loc[:1] in (["query"], ["path"]):
-            loc = loc[1:]
+            loc = loc[2:] if loc[1:2] == ["window"] else loc[1:]
         path = ".".join(p for p in loc if not p.startswith("function-after")) or "body"
         fields.setdefault(path, []).append(str(error.get("msg", "")).removeprefix("Value error, "))
     return api.create_response(request, {"error": "invalid request", "fields": fields}, status=422)
@@ -208,22 +208,22 @@ def booking_post(request: HttpRequest, payload: BookingIn, source: str = "direct
             source, payload, actor=f"api:{request.auth.name}", via="api"
         )
     except InvalidPayload as exc:
-        return 422, {"error": "invalid booking", "fields": exc.errors}
+        return Status(422, {"error": "invalid booking", "fields": exc.errors})
     booking = _with_states().get(pk=result.booking.pk)
     status = 201 if result.outcome == "created" else 200
-    return status, {"status": result.outcome, "booking": booking_out(booking, fanout=True)}
+    return Status(status, {"status": result.outcome, "booking": booking_out(booking, fanout=True)})
 
 
 class Window(Schema):
-    from_: date | datetime | None = Field(None, alias="from", description="start on or after")
-    to: date | datetime | None = Field(None, description="start before (a date: that day excluded)")
+    from_: datetime | None = Field(
+        None, alias="from", description="start on or after (a date means its Pacific midnight)"
+    )
+    to: datetime | None = Field(None, description="start before (a date: that day is excluded)")
     status: str | None = None
     limit: int = Field(100, ge=1, le=MAX_LIST)
 
 
-def _aware(value: date | datetime) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time.min)
+def _aware(value: datetime) -> datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
