@@ -7,7 +7,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from charterops.admin import ReadOnlyAdmin, state_badges
 from charterops.fanout.engine import booking_fanout_retry
@@ -16,7 +15,8 @@ from crew.admin import ChecklistItemInline, CrewAssignmentInline, NotificationIn
 from guestpages.admin import GuestPageInline
 from crew.models import CrewAssignment
 
-from .models import ApiToken, Boat, Booking, CalendarEntry, CalendarFeedToken, WebhookDelivery
+from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 
 
@@ -248,23 +248,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-
-
-@admin.register(CalendarEntry)
-class CalendarEntryAdmin(ReadOnlyAdmin):
-    list_display = ["summary", "start", "end", "sequence", "cancelled"]
-    list_filter = ["cancelled"]
-    search_fields = ["summary", "uid"]
-    date_hierarchy = "start"
-
-
-@admin.register(CalendarFeedToken)
-class CalendarFeedTokenAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "boat", "created_at", "revoked_at"]
-    list_select_related = ["user", "boat"]
-    autocomplete_fields = ["boat"]
-    readonly_fields = ["token"]
-
-    @admin.display(description="link")
-    def link(self, obj):
-        return format_html("<code>/calendar/{}.ics</code>", obj.token)

@@ -298,3 +298,33 @@ class CalendarFeedToken(models.Model):
     def __str__(self) -> str:
         who = self.user or "everyone"
         return f"feed for {who}" + (f" / {self.boat}" if self.boat_id else "")
+
+
+class CalendarDrift(models.Model):
+    """A difference between the bookings and the calendar, found by ``calendar_reconcile``.
+
+    The latest run's findings are the open ones (``fixed_at`` empty); a run replaces them.
+    """
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", "Missing (booking has no event)"
+        STALE = "stale", "Stale (time or title differs)"
+        ORPHAN = "orphan", "Orphan (event of no live booking)"
+        DUPLICATE = "duplicate", "Duplicate (second event of a booking)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    backend = models.CharField(max_length=20)
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    event_id = models.CharField(max_length=1024, blank=True)
+    message = models.CharField(max_length=500)
+    found_at = models.DateTimeField(default=timezone.now, db_index=True)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-found_at", "kind", "id"]
+        verbose_name = "calendar drift finding"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -208,6 +209,10 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
+    "calendar-reconcile": {
+        "task": "bookings.calendar_reconcile",
+        "schedule": crontab(hour=3, minute=20),  # nightly, Pacific (CELERY_TIMEZONE)
+    },
 }
 
 # --- Fan-out engine ---------------------------------------------------------------------
@@ -239,6 +244,18 @@ CHARTEROPS_GOOGLE_SECRET_NAME = env.str(
 CHARTEROPS_GOOGLE_CREDENTIALS_FILE = env.str("CHARTEROPS_GOOGLE_CREDENTIALS_FILE", default="")
 CHARTEROPS_GOOGLE_DELEGATED_USER = env.str("CHARTEROPS_GOOGLE_DELEGATED_USER", default="")
 CHARTEROPS_CALENDAR_EVENT_STYLE = env.str("CHARTEROPS_CALENDAR_EVENT_STYLE", default="all_day")
+# The service-account JSON itself, for installations without AWS (takes precedence).
+CHARTEROPS_GOOGLE_CREDENTIALS_JSON = env.str("CHARTEROPS_GOOGLE_CREDENTIALS_JSON", default="")
+CHARTEROPS_GOOGLE_SECRET_TTL = env.int("CHARTEROPS_GOOGLE_SECRET_TTL", default=300)
+# Mixed into every event id: staging and production sharing one calendar never collide.
+CHARTEROPS_CALENDAR_ID_NAMESPACE = env.str("CHARTEROPS_CALENDAR_ID_NAMESPACE", default="charterops")
+CHARTEROPS_CALENDAR_FEED_CACHE_SECONDS = env.int(
+    "CHARTEROPS_CALENDAR_FEED_CACHE_SECONDS", default=300
+)
+if CHARTEROPS_CALENDAR_BACKEND not in {"local", "google"}:
+    raise ImproperlyConfigured("CHARTEROPS_CALENDAR_BACKEND must be 'local' or 'google'.")
+if CHARTEROPS_CALENDAR_EVENT_STYLE not in {"all_day", "timed"}:
+    raise ImproperlyConfigured("CHARTEROPS_CALENDAR_EVENT_STYLE must be 'all_day' or 'timed'.")
 
 # --- Crew -------------------------------------------------------------------------------
 SESAME_MAX_AGE = env.int("SESAME_MAX_AGE", default=60 * 60 * 24 * 120)

@@ -1,0 +1,152 @@
+"""A guest opens the published confirmation on a phone, drops a photo, and staff find it."""
+
+from __future__ import annotations
+
+import base64
+
+import boto3
+import pytest
+from django.conf import settings as django_settings
+
+from crew.models import Photo
+from guestpages.publishing import guest_page_publish
+from tests.factories import BookingFactory, CrewAssignmentFactory, CrewMemberFactory
+from tests.guestpages.conftest import use_guest_page_storage
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# A real 1x1 PNG: the browser sends it as image/png from its file name.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+@pytest.fixture
+def phone(browser_context):
+    """A phone-sized context on the same browser (the fixture's own context is desk-sized)."""
+    context = browser_context.browser.new_context(**PHONE)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def make_booking():
+    booking = BookingFactory(guest_name='Zoë "Ace" <O\'Brien> 🦈', external_id="BS-4821937")
+    CrewAssignmentFactory(
+        booking=booking,
+        role="captain",
+        member=CrewMemberFactory(name="Captain Rosa Vidal", phone="+16195550123"),
+    )
+    return booking
+
+
+def drop_a_photo(page, tmp_path) -> None:
+    photo = tmp_path / "sunset on the bay.png"
+    photo.write_bytes(PNG)
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_selector("#photo-files li[data-state]")
+    item = page.locator("#photo-files li").first
+    assert item.get_attribute("data-state") == "done", item.inner_text()
+    assert "Uploaded" in item.inner_text()
+    assert page.locator("#photo-files progress").first.evaluate("el => el.value") == 1
+
+
+def staff_sees_the_photo(browser_context, django_user_model, booking, key: str) -> None:
+    django_user_model.objects.create_superuser("dispatch", "d@example.com", "harbor-lights-7")
+    admin = browser_context.new_page()
+    admin.goto("/admin/login/")
+    admin.fill("#id_username", "dispatch")
+    admin.fill("#id_password", "harbor-lights-7")
+    admin.click("input[type=submit]")
+    admin.goto(f"/admin/crew/photo/?booking__id__exact={booking.pk}")
+    assert key in admin.content()
+    # Staff can hide a guest's photo.
+    admin.click(f"text={key}")
+    admin.check("#id_hidden")
+    admin.click("input[name=_save]")
+    assert Photo.objects.get(key=key).hidden
+
+
+def test_guest_drops_a_photo_from_the_page_on_s3(
+    browser_context,
+    phone,
+    live_server,
+    s3_storage_server,
+    settings,
+    django_user_model,
+    artifacts_dir,
+    tmp_path,
+):
+    use_guest_page_storage(settings)
+    settings.SITE_URL = live_server.url
+    settings.CHARTEROPS_GUEST_PAGE_ORIGIN = s3_storage_server  # the page's origin: the bucket
+    settings.CLOUDFRONT_DISTRIBUTION_ID = ""
+    booking = make_booking()
+    published = guest_page_publish(booking).page
+
+    page = phone.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # The bucket is private (CloudFront reads it through origin access control in production);
+    # the browser reads the very object through a presigned GET on the same origin.
+    s3 = boto3.client("s3", region_name=settings.AWS_REGION, endpoint_url=s3_storage_server)
+    page.goto(
+        s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": settings.GUEST_PAGES_BUCKET, "Key": f"g/{published.page_id}.html"},
+        )
+    )
+
+    assert page.locator("h1").inner_text() == "You're booked, Zoë \"Ace\" <O'Brien> 🦈!"
+    assert page.get_by_text("Captain Rosa Vidal").is_visible()
+    assert page.locator("#photo-drop").is_visible()
+    drop_a_photo(page, tmp_path)
+    page.screenshot(path=str(artifacts_dir / "guest-page-phone.png"), full_page=True)
+    assert errors == []  # in particular no CSP violation
+
+    photo = Photo.objects.get(booking=booking)
+    assert photo.uploaded_by == "guest" and photo.key.startswith(f"photos/{booking.pk}/guest/")
+    stored = s3.get_object(Bucket=django_settings.PHOTOS_BUCKET, Key=photo.key)
+    assert stored["Body"].read() == PNG
+    staff_sees_the_photo(browser_context, django_user_model, booking, photo.key)
+
+
+def test_guest_drops_a_photo_on_the_embedded_default(
+    browser_context, phone, live_server, settings, django_user_model, artifacts_dir, tmp_path
+):
+    settings.SITE_URL = live_server.url
+    settings.CHARTEROPS_GUEST_PAGE_ORIGIN = live_server.url
+    booking = make_booking()
+    published = guest_page_publish(booking).page
+    assert published.public_url == f"{live_server.url}/g/{published.page_id}"
+
+    page = phone.new_page()
+    page.goto(published.public_url)
+    assert "BS-4821937" in page.locator("header").inner_text()
+    drop_a_photo(page, tmp_path)
+    page.screenshot(path=str(artifacts_dir / "guest-page-phone-local.png"), full_page=True)
+
+    photo = Photo.objects.get(booking=booking)
+    staff_sees_the_photo(browser_context, django_user_model, booking, photo.key)
+
+
+def test_the_page_shows_why_the_drop_is_closed(phone, live_server, settings):
+    settings.SITE_URL = live_server.url
+    settings.CHARTEROPS_GUEST_PAGE_ORIGIN = live_server.url
+    booking = make_booking()
+    published = guest_page_publish(booking).page
+    type(booking).objects.filter(pk=booking.pk).update(status="pending")  # page not re-rendered
+
+    page = phone.new_page()
+    page.goto(published.public_url)
+    page.set_input_files(
+        "#photo-input", files=[{"name": "a.png", "mimeType": "image/png", "buffer": PNG}]
+    )
+    page.wait_for_selector("#photo-files li[data-state=failed]")
+    assert "opens once your charter is confirmed" in page.locator("#photo-files li").inner_text()
