@@ -182,7 +182,11 @@ MAILERS = {
     },
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CharterOps <ops@queenofsandiego.com>")
-ANYMAIL = {"AMAZON_SES_CLIENT_PARAMS": {"region_name": AWS_REGION}}
+ANYMAIL = {
+    "AMAZON_SES_CLIENT_PARAMS": {"region_name": AWS_REGION},
+    # "user:password" in the SNS subscription URL of the tracking webhook (bounces, complaints).
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
+}
 CHARTEROPS_SMS_BACKEND = env.str("CHARTEROPS_SMS_BACKEND", default="outbox")  # outbox | sns
 CHARTEROPS_SNS_TOPIC_ARN = env.str("CHARTEROPS_SNS_TOPIC_ARN", default="")
 

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class CrewConfig(AppConfig):
     name = "crew"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import email_tracking  # noqa: F401  (connects anymail's tracking signal)
