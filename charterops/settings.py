@@ -229,6 +229,8 @@ CHARTEROPS_FANOUT_TARGETS = {
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
     # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
     CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget")
+# Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
+CHARTEROPS_FANOUT_QUEUE = env.str("CHARTEROPS_FANOUT_QUEUE", default="")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
 CHARTEROPS_FANOUT_BACKOFF_BASE = env.float("CHARTEROPS_FANOUT_BACKOFF_BASE", default=2.0)
 CHARTEROPS_FANOUT_BACKOFF_CAP = env.float("CHARTEROPS_FANOUT_BACKOFF_CAP", default=600.0)

@@ -12,6 +12,16 @@ from tests.aws import aws, moto_server, s3_storage, s3_storage_server  # noqa: F
 from tests.services import CHROMIUM_ARGS, chromium_path, require
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a file, so a real worker process can share the test database."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path: Path):
     """Every test writes files, guest pages and mail into its own temporary folder."""

@@ -30,8 +30,14 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def require_redis() -> str:
+    """The Redis URL real-worker tests use: the run's broker when it is Redis, else db 15.
+
+    Celery lets the CELERY_BROKER_URL environment variable override its configuration, so
+    tests must send where that variable points.
+    """
     require(port_open("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
-    return REDIS_URL
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    return broker if broker.startswith("redis://") else REDIS_URL
 
 
 def chromium_path() -> str | None:

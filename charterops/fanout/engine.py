@@ -86,9 +86,12 @@ def enqueue(state_ids: list[int], *, countdown: float | None = None) -> None:
     """Send one task per state row. Called after commit, never inside a transaction."""
     from .tasks import target_state_run_task
 
+    options: dict[str, Any] = {"countdown": countdown}
+    if settings.CHARTEROPS_FANOUT_QUEUE:
+        options["queue"] = settings.CHARTEROPS_FANOUT_QUEUE
     for state_id in state_ids:
         try:
-            target_state_run_task.apply_async((state_id,), countdown=countdown)
+            target_state_run_task.apply_async((state_id,), **options)
         except Exception:  # broker down: the sweeper will find the row later
             log.exception("could not enqueue fan-out row %s; the sweeper will retry it", state_id)
 
