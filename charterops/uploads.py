@@ -171,3 +171,31 @@ def photo_view_url(photo, *, store: ObjectStore | None = None) -> str:
     """A URL showing the photo that expires (presigned GET on S3, signed local URL)."""
     store = store or object_store()
     return store.presigned_get(photo.key, expires_in=VIEW_SECONDS)
+
+
+def photo_upload_direct(booking: Booking, *, uploader: str, file, member=None):
+    """Store a photo sent to the app itself (forms without JavaScript), then confirm it.
+
+    Same limits and key layout as a grant; the bytes pass through the app once, into the
+    same store (the S3 bucket or local files). Not idempotent: each call stores a new object.
+    """
+    from django.core.files.storage import storages
+
+    grant = photo_upload_grant(
+        booking,
+        uploader=uploader,
+        filename=getattr(file, "name", "") or "photo",
+        content_type=getattr(file, "content_type", "") or "",
+        size=getattr(file, "size", 0) or 0,
+        member=member,
+        store=_NoGrantStore(),
+    )
+    storages["default"].save(grant["key"], file)
+    return photo_upload_confirm(booking, key=grant["key"], uploader=uploader, member=member)
+
+
+class _NoGrantStore:
+    """Used by ``photo_upload_direct``: only the key and the checks of a grant are wanted."""
+
+    def presigned_post(self, *, key: str, **_: object) -> dict:
+        return {"url": "", "fields": {}}

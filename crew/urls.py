@@ -7,6 +7,35 @@ from . import views
 app_name = "crew"
 urlpatterns = [
     path("crew/events/<int:booking_id>/", views.crew_event, name="event"),
+    path("crew/events/<int:booking_id>/respond/", views.crew_respond, name="respond"),
+    path(
+        "crew/events/<int:booking_id>/checklist/<int:item_id>/",
+        views.crew_checklist_tick,
+        name="checklist_tick",
+    ),
+    path("crew/events/<int:booking_id>/photos/grant/", views.crew_photo_grant, name="photo_grant"),
+    path(
+        "crew/events/<int:booking_id>/photos/confirm/",
+        views.crew_photo_confirm,
+        name="photo_confirm",
+    ),
+    path(
+        "crew/events/<int:booking_id>/photos/upload/", views.crew_photo_upload, name="photo_upload"
+    ),
+    path(
+        "crew/events/<int:booking_id>/expenses/", views.crew_expense_create, name="expense_create"
+    ),
+    path(
+        "crew/events/<int:booking_id>/expenses/<int:expense_id>/",
+        views.crew_expense_edit,
+        name="expense_edit",
+    ),
+    path(
+        "crew/events/<int:booking_id>/expenses/<int:expense_id>/delete/",
+        views.crew_expense_delete,
+        name="expense_delete",
+    ),
+    path("crew/events/<int:booking_id>/charters/", views.crew_charters, name="charters"),
     # anymail's tracking webhook: SES bounces/complaints through SNS (crew/email_tracking.py)
     path("anymail/", include("anymail.urls")),
 ]

@@ -114,3 +114,41 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     kind = "new"
     channel = "email"
     status = "sent"
+
+
+class ChecklistItemFactory(factory.django.DjangoModelFactory):
+    """One item of a charter's checklist, not ticked yet."""
+
+    class Meta:
+        model = "crew.ChecklistItem"
+
+    booking = factory.SubFactory(BookingFactory)
+    phase = "pre"
+    text = factory.Sequence(lambda n: f"Charter item {n}")
+    required = True
+    position = factory.Sequence(lambda n: n)
+
+
+class ExpenseFactory(factory.django.DjangoModelFactory):
+    """A supplies expense of an assigned member, not approved yet."""
+
+    class Meta:
+        model = "crew.Expense"
+
+    booking = factory.SubFactory(BookingFactory)
+    member = factory.SubFactory(CrewMemberFactory)
+    kind = "supplies"
+    amount = Decimal("25.00")
+
+
+class PhotoFactory(factory.django.DjangoModelFactory):
+    """A crew photo record (the object itself is not stored)."""
+
+    class Meta:
+        model = "crew.Photo"
+
+    booking = factory.SubFactory(BookingFactory)
+    uploaded_by = "crew"
+    key = factory.LazyAttributeSequence(lambda o, n: f"photos/{o.booking.pk}/crew/p{n}.jpg")
+    content_type = "image/jpeg"
+    size = 1024

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crew', '0002_assignment_link_generation_escalation'),
+        ("crew", "0002_assignment_link_generation_escalation"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='expense',
-            name='split',
-            field=models.JSONField(blank=True, default=dict, help_text='Tips only: how the amount is shared, {crew member id: amount}.'),
+            model_name="expense",
+            name="split",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Tips only: how the amount is shared, {crew member id: amount}.",
+            ),
         ),
     ]
