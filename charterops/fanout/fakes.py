@@ -114,8 +114,3 @@ class FakeTarget:
             world.put(self.name, booking.pk, booking.version)
         else:
             world.delete(self.name, booking.pk)
-
-
-def fake_targets_setting(names: tuple[str, ...] = ("calendar", "crew", "checklist", "guest_page")):
-    """A ``CHARTEROPS_FANOUT_TARGETS`` value with a fake for every target."""
-    return {name: "charterops.fanout.fakes.FakeTarget" for name in names}
