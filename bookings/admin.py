@@ -11,11 +11,19 @@ from django.utils import timezone
 from charterops.admin import ReadOnlyAdmin, state_badges
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
-from crew.admin import ChecklistItemInline, CrewAssignmentInline, NotificationInline
-from guestpages.admin import GuestPageInline
+from crew.admin import (
+    ChecklistItemInline,
+    CrewAssignmentInline,
+    CrewSilenceFilter,
+    NotificationInline,
+    revoke_crew_links,
+)
+from crew.admin_ops import BookingCrewOpsMixin
 from crew.models import CrewAssignment
+from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 
@@ -71,7 +79,7 @@ class TargetStateInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, admin.ModelAdmin):
     list_display = [
         "reference_display",
         "guest_name",
@@ -83,7 +91,7 @@ class BookingAdmin(admin.ModelAdmin):
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", "source"]
+    list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone"]
     date_hierarchy = "start"
     list_select_related = ["boat"]
@@ -98,7 +106,7 @@ class BookingAdmin(admin.ModelAdmin):
         GuestPageInline,
     ]
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
-    actions = ["sync_now", "retry_failed", "cancel_bookings"]
+    actions = ["sync_now", "retry_failed", "cancel_bookings", revoke_crew_links]
     fieldsets = [
         (
             None,
@@ -227,7 +235,7 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(DeliveryReplayMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "source",
@@ -244,7 +252,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ApiTokenAdminMixin, admin.ModelAdmin):
     list_display = ["name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]

@@ -25,6 +25,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -119,11 +120,13 @@ class BookingIn(_Strict):
     special_requests: _text(5000) = ""
     pricing: PricingIn = Field(default_factory=PricingIn)
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> BookingIn:
-        if self.end <= self.start:
-            raise ValueError("the charter must end after it starts (end <= start)")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("the charter must end after it starts")
+        return end
 
 
 class EventIn(_Strict):
