@@ -24,7 +24,18 @@
     });
   }
 
-  function send(grant, file, bar) {
+  // A dropped connection (weak signal on the dock) is retried twice with the same grant.
+  function send(grant, file, bar, state, tries) {
+    tries = tries || 0;
+    return sendOnce(grant, file, bar).catch(function (err) {
+      if (!err.retry || tries >= 2) { throw err; }
+      say(state, "Connection lost, retrying…");
+      return new Promise(function (r) { setTimeout(r, 2000 * (tries + 1)); })
+        .then(function () { return send(grant, file, bar, state, tries + 1); });
+    });
+  }
+
+  function sendOnce(grant, file, bar) {
     return new Promise(function (resolve, reject) {
       var form = new FormData();
       Object.keys(grant.fields || {}).forEach(function (k) { form.append(k, grant.fields[k]); });
@@ -36,7 +47,11 @@
         if (xhr.status >= 200 && xhr.status < 300) { bar.value = 1; resolve(); }
         else { reject(new Error("The upload was refused (" + xhr.status + ").")); }
       };
-      xhr.onerror = function () { reject(new Error("The connection dropped. Please try again.")); };
+      xhr.onerror = function () {
+        var err = new Error("The connection dropped. Please try again.");
+        err.retry = true;
+        reject(err);
+      };
       xhr.send(form);
     });
   }
@@ -53,7 +68,7 @@
     say(state, "Uploading…");
     return postJson(presignUrl, {filename: file.name, content_type: file.type || "application/octet-stream", size: file.size})
       .then(function (grant) {
-        return send(grant, file, bar).then(function () { return postJson(confirmUrl, {key: grant.key}); });
+        return send(grant, file, bar, state).then(function () { return postJson(confirmUrl, {key: grant.key}); });
       })
       .then(function () { say(state, "Uploaded. Thank you!", "ok"); item.setAttribute("data-state", "done"); })
       .catch(function (err) { say(state, err.message, "bad"); item.setAttribute("data-state", "failed"); });
