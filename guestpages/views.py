@@ -94,7 +94,9 @@ def _rate_limited(request: HttpRequest, group: str) -> bool:
 def photo_drop_endpoint(group: str) -> Callable:
     """Wrap a photo-drop view: preflight, origin check, rate limits, JSON body, page lookup."""
 
-    def decorate(handler: Callable[[GuestPage, dict[str, Any]], dict[str, Any]]) -> Callable:
+    def decorate(
+        handler: Callable[[GuestPage, dict[str, Any]], tuple[dict[str, Any], int]],
+    ) -> Callable:
         @csrf_exempt  # cross-origin JSON API without cookies; see the module docstring
         @require_http_methods(["POST", "OPTIONS"])
         def view(request: HttpRequest, page_id: str) -> HttpResponse:
