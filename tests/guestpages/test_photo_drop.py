@@ -257,3 +257,38 @@ def test_a_grant_handed_out_just_before_closing_may_still_be_confirmed(client, p
     with time_machine.travel(closes + timedelta(hours=1)):
         late = presign(client, page)
     assert late.status_code == 403
+
+
+# --- the page's CSP lets its script reach what the API hands out ----------------------------
+
+
+def _allowed_by(sources: list[str], url: str) -> bool:
+    scheme, rest = url.split("://", 1)
+    host = rest.split("/", 1)[0]
+    for source in sources:
+        s_scheme, s_host = source.split("://", 1)
+        if s_scheme != scheme:
+            continue
+        if s_host == host or (s_host.startswith("*.") and host.endswith(s_host[1:])):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("mode", ["local", "s3"])
+def test_the_pages_csp_allows_the_presign_api_and_the_grants_upload_url(
+    client, request, settings, mode
+):
+    from guestpages.publishing import guest_page_render
+    from tests.guestpages.test_rendering import Page
+
+    if mode == "s3":
+        request.getfixturevalue("guest_s3")  # real AWS URLs: no custom endpoint
+    page = GuestPage.objects.create(booking=BookingFactory())
+    csp = Page(guest_page_render(page)).meta(**{"http-equiv": "Content-Security-Policy"})
+    directives = dict(d.strip().split(" ", 1) for d in csp["content"].split(";"))
+    connect = directives["connect-src"].split()
+
+    grant = presign(client, page).json()
+    assert _allowed_by(connect, f"{settings.SITE_URL}/g/{page.page_id}/presign")
+    assert _allowed_by(connect, grant["url"]), (grant["url"], connect)
+    assert not _allowed_by(connect, "https://evil.example/steal")
