@@ -103,8 +103,8 @@ def calendar_reconcile(
     lo = datetime.combine(start, time.min, tzinfo=PACIFIC)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=PACIFIC)
     if backend == "google":
-        client = client or CalendarTarget().get_client()
         calendar_id = google_calendar_id()
+        client = client or _registered_client()
         events = list(client.events_list(calendar_id, time_min=lo, time_max=hi))
         expected_id = calendar_event_id
     else:
@@ -298,6 +298,16 @@ def calendar_drift_fix(
 
 
 # -- helpers -------------------------------------------------------------------------------
+def _registered_client() -> CalendarClient:
+    """The client of the registered calendar target, so the check sees what the engine writes."""
+    from charterops.fanout.targets import get_target
+
+    target = get_target("calendar")
+    if not isinstance(target, CalendarTarget):
+        target = CalendarTarget()
+    return target.get_client()
+
+
 def _live_in_range(lo: datetime, hi: datetime):
     return Booking.objects.filter(
         status__in=Booking.LIVE_STATUSES, start__gte=lo, start__lt=hi
@@ -347,8 +357,6 @@ def _times_key(start: dict[str, str], end: dict[str, str]) -> tuple[str, str]:
 
 def calendar_drift_rows_fix(rows: list[CalendarDrift], *, actor: Any = None) -> ReconcileReport:
     """Repair stored findings (the admin action): as ``calendar_reconcile --fix`` would."""
-    from charterops.fanout.targets import get_target
-
     rows = [r for r in rows if r.fixed_at is None]
     backend = settings.CHARTEROPS_CALENDAR_BACKEND
     today = timezone.localdate()
@@ -356,9 +364,8 @@ def calendar_drift_rows_fix(rows: list[CalendarDrift], *, actor: Any = None) -> 
     report.findings = [Finding(r.kind, r.message, r.booking, r.event_id) for r in rows]
     client, calendar_id = None, ""
     if backend == "google":
-        target = get_target("calendar")
-        client = target.get_client() if hasattr(target, "get_client") else None
         calendar_id = google_calendar_id()
+        client = _registered_client()
     if report.findings:
         calendar_drift_fix(report, rows, actor=actor, client=client, calendar_id=calendar_id)
     return report
