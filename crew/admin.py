@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
 
+from .admin_ops import ExpenseApprovalMixin
+from .assignments_conflicts import crew_assignment_conflicts
+from .magic_links import magic_links_revoke_for_booking, magic_links_revoke_for_member
 from .models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -20,8 +24,66 @@ class CrewAssignmentInline(admin.TabularInline):
     model = CrewAssignment
     extra = 0
     autocomplete_fields = ["member"]
-    fields = ["member", "role", "pay", "response", "responded_at", "notified_at"]
-    readonly_fields = ["responded_at", "notified_at"]
+    fields = ["member", "role", "pay", "response", "responded_at", "notified_at", "escalated_at"]
+    readonly_fields = ["responded_at", "notified_at", "escalated_at"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """A formset that warns, after every save of the booking page, about double bookings."""
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class ConflictWarningFormSet(formset):
+            def save(self, commit: bool = True):
+                saved = super().save(commit=commit)
+                if commit:
+                    crew_conflicts_warn(request, self.instance)
+                return saved
+
+        return ConflictWarningFormSet
+
+
+def crew_conflicts_warn(request, booking) -> int:
+    """Add one admin warning per member who is also on an overlapping charter."""
+    conflicts = crew_assignment_conflicts(booking)
+    for conflict in conflicts:
+        messages.warning(request, str(conflict))
+    return len(conflicts)
+
+
+class CrewSilenceFilter(admin.SimpleListFilter):
+    """The crew part of the attention list: members silent close to the charter."""
+
+    title = "crew answers"
+    parameter_name = "crew"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("silent", "Silent close to the charter"),
+            ("unanswered", "Someone has not answered"),
+            ("declined", "Someone declined"),
+        ]
+
+    def queryset(self, request, queryset):
+        invited = CrewAssignment.Response.INVITED
+        if self.value() == "silent":
+            return queryset.filter(
+                Q(assignments__escalated_at__isnull=False) & Q(assignments__response=invited)
+            ).distinct()
+        if self.value() == "unanswered":
+            return queryset.filter(assignments__response=invited).distinct()
+        if self.value() == "declined":
+            return queryset.filter(
+                assignments__response=CrewAssignment.Response.DECLINED
+            ).distinct()
+        return queryset
+
+
+@admin.action(description="Revoke crew links (every member of the charter)", permissions=["change"])
+def revoke_crew_links(modeladmin, request, queryset):
+    """BookingAdmin action: every crew link and crew session to the selected charters stops."""
+    count = sum(magic_links_revoke_for_booking(b, actor=request.user) for b in queryset)
+    modeladmin.message_user(
+        request, f"Revoked the crew links of {count} assignment(s); send new ones by Sync now."
+    )
 
 
 class ChecklistItemInline(admin.TabularInline):
@@ -36,7 +98,16 @@ class NotificationInline(admin.TabularInline):
     model = Notification
     extra = 0
     can_delete = False
-    fields = ["created_at", "member", "kind", "channel", "booking_version", "status", "error"]
+    fields = [
+        "created_at",
+        "member",
+        "kind",
+        "channel",
+        "booking_version",
+        "status",
+        "provider_message_id",
+        "error",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -46,12 +117,46 @@ class NotificationInline(admin.TabularInline):
         return super().get_queryset(request).select_related("member")
 
 
+class MemberNotificationInline(admin.TabularInline):
+    """The member's messages, newest first: what they were told, how, and whether it arrived."""
+
+    model = Notification
+    extra = 0
+    can_delete = False
+    max_num = 0
+    fields = [
+        "created_at",
+        "booking",
+        "kind",
+        "channel",
+        "booking_version",
+        "status",
+        "provider_message_id",
+        "error",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "notifications"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("booking__boat")
+
+
 @admin.register(CrewMember)
 class CrewMemberAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "notify_by", "active"]
-    list_filter = ["active", "notify_by"]
+    list_display = ["name", "email", "phone", "notify_by", "email_flagged", "active"]
+    list_filter = ["active", "notify_by", ("email_flagged", admin.EmptyFieldListFilter)]
     search_fields = ["name", "email", "phone"]
     raw_id_fields = ["user"]
+    inlines = [MemberNotificationInline]
+    actions = ["revoke_links"]
+
+    @admin.action(description="Revoke magic links (all charters)", permissions=["change"])
+    def revoke_links(self, request, queryset):
+        count = sum(magic_links_revoke_for_member(m, actor=request.user) for m in queryset)
+        self.message_user(request, f"Revoked {count} link(s) of {queryset.count()} member(s).")
 
 
 class ChecklistTemplateItemInline(admin.TabularInline):
@@ -68,8 +173,18 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Expense)
-class ExpenseAdmin(admin.ModelAdmin):
-    list_display = ["booking", "member", "kind", "amount", "miles", "approved_by", "created_at"]
+class ExpenseAdmin(ExpenseApprovalMixin, admin.ModelAdmin):
+    list_display = [
+        "booking",
+        "member",
+        "kind",
+        "amount",
+        "miles",
+        "note",
+        "approved",
+        "approved_by",
+        "created_at",
+    ]
     list_filter = ["kind", ("approved_by", admin.EmptyFieldListFilter)]
     search_fields = ["member__name", "booking__external_id", "note"]
     list_select_related = ["booking", "member", "approved_by"]
