@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -316,23 +316,19 @@ def booking_money_summary(booking: Booking) -> MoneySummary:
     pay = booking.assignments.exclude(response=CrewAssignment.Response.DECLINED).aggregate(
         total=Sum("pay")
     )["total"]
-    sums = {
-        (row["kind"] == Expense.Kind.TIPS, row["approved_at__isnull"]): row["total"]
-        for row in Expense.objects.filter(booking=booking)
-        .values("kind", "approved_at__isnull")
-        .annotate(total=Sum("amount"))
-    }
+    tips, approved = Q(kind=Expense.Kind.TIPS), Q(approved_at__isnull=False)
     zero = Decimal("0.00")
-
-    def total(tips: bool, pending: bool) -> Decimal:
-        return sum((v for (t, p), v in sums.items() if t == tips and p == pending), zero)
-
+    sums = Expense.objects.filter(booking=booking).aggregate(
+        approved=Sum("amount", filter=~tips & approved, default=zero),
+        pending=Sum("amount", filter=~tips & ~approved, default=zero),
+        tips=Sum("amount", filter=tips, default=zero),
+    )
     return MoneySummary(
         owner_payout=booking.owner_payout,
         crew_pay=pay or zero,
-        approved_expenses=total(False, False),
-        pending_expenses=total(False, True),
-        tips=total(True, False) + total(True, True),
+        approved_expenses=sums["approved"],
+        pending_expenses=sums["pending"],
+        tips=sums["tips"],
     )
 
 

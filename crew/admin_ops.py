@@ -1,0 +1,191 @@
+"""Crew operations on the booking's admin: checklist progress and "ready", photos, money.
+
+``BookingCrewOpsMixin`` is mixed into ``bookings.admin.BookingAdmin``; it adds a "ready" column
+to the booking list (counted in the list's own query, so the page's query count does not grow
+with the number of bookings) and a "Crew operations" section to the booking page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from charterops.uploads import photo_view_url
+
+from .checklist import bookings_with_checklist_progress, checklist_progress
+from .expenses import booking_money_summary, crew_pay_csv, crew_pay_rows, expense_approve
+
+CREW_OPS_FIELDS = ("checklist_progress_display", "money_summary_display", "photo_gallery_display")
+
+
+class BookingCrewOpsMixin:
+    """Adds the crew operations columns and section to a Booking ModelAdmin."""
+
+    def get_queryset(self, request):
+        return bookings_with_checklist_progress(super().get_queryset(request))
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if "checklist_ready" not in columns:
+            at = columns.index("fanout") if "fanout" in columns else len(columns)
+            columns.insert(at, "checklist_ready")
+        return columns
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *CREW_OPS_FIELDS]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and not any(name == "Crew operations" for name, _ in fieldsets):
+            fieldsets.insert(
+                len(fieldsets) - 1 if len(fieldsets) > 1 else len(fieldsets),
+                ("Crew operations", {"fields": list(CREW_OPS_FIELDS)}),
+            )
+        return fieldsets
+
+    def get_fields(self, request, obj=None):
+        # Only used when no fieldsets are declared; keep the section out of the add form.
+        fields = list(super().get_fields(request, obj))
+        return [f for f in fields if obj is not None or f not in CREW_OPS_FIELDS]
+
+    @admin.display(description="ready", boolean=True)
+    def checklist_ready(self, obj):
+        progress = checklist_progress(obj)
+        return progress.ready if progress.total else None
+
+    @admin.display(description="checklist")
+    def checklist_progress_display(self, obj):
+        progress = checklist_progress(obj)
+        if not progress.total:
+            return "No checklist yet (it is copied from the boat's template when confirmed)."
+        return format_html(
+            '<strong data-checklist-progress="{}/{}">{}/{}</strong> done · required: {}/{} {}'
+            " · pre-charter {}",
+            progress.done,
+            progress.total,
+            progress.done,
+            progress.total,
+            progress.required_done,
+            progress.required_total,
+            "✓" if progress.required_complete else "(open)",
+            "READY" if progress.ready else "not ready",
+        )
+
+    @admin.display(description="money")
+    def money_summary_display(self, obj):
+        m = booking_money_summary(obj)
+        rows = [
+            ("Owner payout", m.owner_payout),
+            ("Crew pay", m.crew_pay),
+            ("Approved expenses", m.approved_expenses),
+            ("Expenses awaiting approval", m.pending_expenses),
+            ("Tips received (paid by guests, shared among crew)", m.tips),
+            ("Owner payout − crew pay − approved expenses", m.margin),
+        ]
+        return format_html(
+            '<table class="crew-money" data-margin="{}">{}</table>',
+            m.margin,
+            format_html_join(
+                "", '<tr><th scope="row">{}</th><td style="text-align:right">${}</td></tr>', rows
+            ),
+        )
+
+    @admin.display(description="photos")
+    def photo_gallery_display(self, obj):
+        photos = list(obj.photos.filter(hidden=False).select_related("member"))
+        if not photos:
+            return "No photos yet."
+        return format_html(
+            '<div class="crew-gallery" style="display:flex;flex-wrap:wrap;gap:6px">{}</div>',
+            format_html_join(
+                "",
+                '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}"'
+                ' style="width:120px;height:120px;object-fit:cover;border-radius:4px"'
+                ' loading="lazy"></a>',
+                (
+                    (photo_view_url(p), f"{p.get_uploaded_by_display()} {p.member or ''}".strip())
+                    for p in photos
+                ),
+            ),
+        )
+
+
+class CrewPayRangeForm(forms.Form):
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            if data["end"] < data["start"]:
+                raise forms.ValidationError("The end date is before the start date.")
+            if (data["end"] - data["start"]).days > 366:
+                raise forms.ValidationError("Export at most one year at a time.")
+        return data
+
+
+class ExpenseApprovalMixin:
+    """Expense admin: approve entries (members can no longer edit them) and export crew pay."""
+
+    change_list_template = "admin/crew/expense/change_list.html"
+    actions = ["approve_expenses"]
+
+    @admin.display(description="approved", boolean=True, ordering="approved_at")
+    def approved(self, obj) -> bool:
+        return obj.approved_at is not None
+
+    @admin.action(description="Approve selected expenses", permissions=["change"])
+    def approve_expenses(self, request, queryset):
+        approved = sum(expense_approve(e, actor=request.user) for e in queryset)
+        self.message_user(request, f"Approved {approved} expense(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "crew-pay/",
+                self.admin_site.admin_view(self.crew_pay_view),
+                name="{}_{}_crew_pay".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def crew_pay_view(self, request):
+        """Crew pay for a date range: a table, and the same numbers as CSV (``?format=csv``)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        form = CrewPayRangeForm(
+            request.GET or None,
+            initial={"start": today.replace(day=1), "end": today},
+        )
+        rows = None
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            if request.GET.get("format") == "csv":
+                response = HttpResponse(
+                    crew_pay_csv(start, end), content_type="text/csv; charset=utf-8"
+                )
+                response["Content-Disposition"] = (
+                    f'attachment; filename="crew-pay-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv"'
+                )
+                return response
+            rows = crew_pay_rows(start, end)
+        return TemplateResponse(
+            request,
+            "admin/crew/expense/crew_pay.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Crew pay summary",
+                "opts": self.model._meta,
+                "form": form,
+                "rows": rows,
+                "csv_query": request.GET.urlencode(),
+            },
+        )
