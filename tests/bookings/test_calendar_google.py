@@ -222,7 +222,10 @@ def test_a_second_sync_of_an_unchanged_booking_sends_the_same_patch(seed_booking
 @pytest.mark.parametrize(
     ("response", "retry_after"),
     [
-        (google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", **{"retry-after": "30"}), 30),
+        (
+            google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", **{"retry-after": "30"}),
+            30,
+        ),
         (google_error(500, "backendError", "Backend Error"), None),
         (google_error(503, "backendError", "Service unavailable", **{"retry-after": "5"}), 5),
         (google_error(403, "rateLimitExceeded", "Rate Limit Exceeded"), None),
@@ -321,7 +324,10 @@ def test_timed_style_sends_pacific_date_times(seed_booking, settings):
         "dateTime": "2026-12-05T10:00:00-08:00",
         "timeZone": "America/Los_Angeles",
     }
-    assert body["end"] == {"dateTime": "2026-12-05T14:00:00-08:00", "timeZone": "America/Los_Angeles"}
+    assert body["end"] == {
+        "dateTime": "2026-12-05T14:00:00-08:00",
+        "timeZone": "America/Los_Angeles",
+    }
 
 
 # --- daylight saving time -------------------------------------------------------------------
@@ -378,3 +384,28 @@ def test_charters_across_the_dst_change_land_at_the_right_local_time(
     assert all_day["start"] == {"date": want_start[:10]}
     last_day = end.date() + timedelta(days=1)
     assert all_day["end"] == {"date": last_day.isoformat()}
+
+
+def test_a_cancelled_then_reconfirmed_booking_revives_its_event(
+    seed_booking, settings, django_capture_on_commit_callbacks
+):
+    """Google keeps a deleted event's id: the re-insert meets 409 and the update revives it."""
+    from bookings.integrations.google_calendar import InMemoryCalendarClient
+
+    fake = InMemoryCalendarClient()
+    google_target(settings, fake)
+    _fan_out(seed_booking, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(seed_booking)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_update(seed_booking, status="confirmed")
+
+    event_id = calendar_event_id(seed_booking)
+    assert fake.calls == [
+        ("insert", event_id),
+        ("delete", event_id),
+        ("insert", event_id),
+        ("update", event_id),
+    ]
+    assert fake.events[event_id]["status"] == "confirmed"
+    assert list(fake.events) == [event_id]
