@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import scc_api, views
 
 app_name = "crew"
 urlpatterns = [
@@ -38,4 +38,6 @@ urlpatterns = [
     path("crew/events/<int:booking_id>/charters/", views.crew_charters, name="charters"),
     # anymail's tracking webhook: SES bounces/complaints through SNS (crew/email_tracking.py)
     path("anymail/", include("anymail.urls")),
+    # the legacy ShipCaptainCrew API (crew/scc_api.py)
+    path("api/events", scc_api.scc_events, name="scc_events"),
 ]
