@@ -74,18 +74,21 @@ def webhook_delivery_store(
     error: str = "",
     http_status: int | None = None,
 ) -> WebhookDelivery:
-    """Write the raw delivery in its own transaction (committed even if processing fails)."""
-    with transaction.atomic():
-        return WebhookDelivery.objects.create(
-            source=source[:40],
-            body=body_storable(body),
-            headers=headers,
-            remote_addr=remote_addr or None,
-            error=error,
-            http_status=http_status,
-            outcome=Outcome.INVALID if http_status else Outcome.RECEIVED,
-            processed_at=timezone.now() if http_status else None,
-        )
+    """Write the raw delivery and commit it at once (it survives whatever processing does).
+
+    Called outside any transaction (the webhook view is not atomic), a single INSERT in
+    autocommit mode is its own transaction; no explicit BEGIN/COMMIT round trips.
+    """
+    return WebhookDelivery.objects.create(
+        source=source[:40],
+        body=body_storable(body),
+        headers=headers,
+        remote_addr=remote_addr or None,
+        error=error,
+        http_status=http_status,
+        outcome=Outcome.INVALID if http_status else Outcome.RECEIVED,
+        processed_at=timezone.now() if http_status else None,
+    )
 
 
 def webhook_delivery_process(

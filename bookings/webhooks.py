@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,6 +15,7 @@ from .signatures import SIGNATURE_HEADER
 # No session, no CSRF: the sender authenticates with the HMAC signature. Not atomic: the
 # raw delivery must commit on its own before verification (see bookings.deliveries).
 @csrf_exempt
+@transaction.non_atomic_requests
 @require_POST
 def booking_webhook(request: HttpRequest, source: str) -> JsonResponse:
     """Cheap reject, store the raw delivery, then verify and apply it; answer with the outcome."""
