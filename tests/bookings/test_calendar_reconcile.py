@@ -229,3 +229,30 @@ def test_operations_staff_see_findings_but_cannot_edit_them(client, staff_user, 
     finding = CalendarDrift.objects.first()
     change = client.get(reverse("admin:bookings_calendardrift_change", args=[finding.pk]))
     assert b'type="submit" value="Save"' not in change.content
+
+
+def test_google_events_are_listed_page_by_page_with_the_range(settings):
+    """The real adapter: events.list with timeMin/timeMax, singleEvents, then nextPageToken."""
+    from tests.bookings.calendar_support import google_mock, ok, sent
+
+    booking = BookingFactory(start=timezone.now() + timedelta(days=2))
+    body = calendar_event_body(booking)
+    client, http = google_mock(
+        ok({"items": [], "nextPageToken": "page-2"}),
+        ok({"items": [{**body, "summary": "edited by hand"}]}),
+    )
+    google_target(settings, client)
+
+    _reconcile()
+
+    first, second = sent(http)
+    assert first.method == second.method == "GET"
+    assert first.path.endswith("/calendars/ops-charters@group.calendar.google.com/events")
+    assert first.query["singleEvents"] == "true"
+    assert first.query["showDeleted"] == "false"
+    assert first.query["timeMin"].startswith(f"{_days(0)}T0")  # Pacific midnight, in UTC
+    assert first.query["timeMax"].startswith(f"{_days(31)}T0")
+    assert "pageToken" not in first.query
+    assert second.query["pageToken"] == "page-2"
+    [finding] = CalendarDrift.objects.all()
+    assert (finding.kind, finding.booking_id) == ("stale", booking.pk)

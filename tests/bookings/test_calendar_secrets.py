@@ -173,3 +173,94 @@ def test_client_is_built_offline_with_delegation_and_reused_per_thread(settings,
 
     settings.CHARTEROPS_GOOGLE_DELEGATED_USER = ""
     assert google_calendar_client() is not client  # configuration changed: rebuilt
+
+
+# --- the service account's own token exchange (offline: Google's HTTP mock) ---------------------
+def _jwt_claims(assertion: str) -> dict:
+    import base64
+
+    payload = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def _client_on(key: dict, responses: list, *, subject: str = ""):
+    from google.oauth2 import service_account
+    from google_auth_httplib2 import AuthorizedHttp
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    credentials = service_account.Credentials.from_service_account_info(
+        key, scopes=google_calendar.SCOPES, subject=subject or None
+    )
+    http = HttpMockSequence(responses)
+    service = build(
+        "calendar", "v3", http=AuthorizedHttp(credentials, http=http), static_discovery=True
+    )
+    return GoogleCalendarClient(service, account=key["client_email"], subject=subject), http
+
+
+def test_a_delegated_client_asks_for_a_token_as_the_workspace_user_then_calls_with_it(key):
+    from urllib.parse import parse_qs
+
+    client, http = _client_on(
+        key,
+        [
+            ({"status": "200"}, json.dumps({"access_token": "ya29.test", "expires_in": 3600})),
+            ({"status": "200"}, json.dumps({"id": "abcde"})),
+        ],
+        subject="ops@queenofsandiego.com",
+    )
+
+    client.event_insert("ops@group.calendar.google.com", {"id": "abcde"})
+
+    (token_uri, _, token_body, _), (api_uri, _, _, api_headers) = http.request_sequence
+    assert token_uri == key["token_uri"]
+    form = parse_qs(token_body.decode() if isinstance(token_body, bytes) else token_body)
+    assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    claims = _jwt_claims(form["assertion"][0])
+    assert claims["iss"] == key["client_email"]
+    assert claims["sub"] == "ops@queenofsandiego.com"
+    assert claims["scope"] == "https://www.googleapis.com/auth/calendar.events"
+    assert api_headers["authorization"] == "Bearer ya29.test"
+    assert "sendUpdates=none" in api_uri
+
+
+def test_refused_delegation_is_permanent_and_points_at_domain_wide_delegation(key):
+    client, _ = _client_on(
+        key,
+        [
+            (
+                {"status": "401"},
+                json.dumps(
+                    {
+                        "error": "unauthorized_client",
+                        "error_description": "Client is unauthorized to retrieve access tokens "
+                        "using this method, or client not authorized for any of the scopes.",
+                    }
+                ),
+            )
+        ],
+        subject="ops@queenofsandiego.com",
+    )
+    with pytest.raises(PermanentError) as caught:
+        client.event_insert("ops@group.calendar.google.com", {"id": "abcde"})
+    message = str(caught.value)
+    assert "domain-wide delegation" in message
+    assert key["client_email"] in message
+    assert "ops@queenofsandiego.com" in message
+
+
+def test_a_deleted_key_is_permanent_and_says_to_make_a_new_one(key):
+    client, _ = _client_on(
+        key,
+        [
+            (
+                {"status": "400"},
+                json.dumps(
+                    {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                ),
+            )
+        ],
+    )
+    with pytest.raises(PermanentError, match="create a new key"):
+        client.event_insert("ops@group.calendar.google.com", {"id": "abcde"})
