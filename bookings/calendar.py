@@ -94,9 +94,12 @@ def calendar_event_style() -> str:
 
 
 def calendar_event_times(
-    booking: Booking, *, style: str | None = None
+    booking: Booking | CalendarEntry, *, style: str | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Google's ``start`` and ``end``: whole local days (end exclusive) or Pacific date-times."""
+    """Google's ``start`` and ``end``: whole local days (end exclusive) or Pacific date-times.
+
+    Takes anything with ``start`` and ``end`` (a booking, or a local entry being checked).
+    """
     start, end = booking.start.astimezone(PACIFIC), booking.end.astimezone(PACIFIC)
     if (style or calendar_event_style()) == ALL_DAY:
         first, last = all_day_dates(booking)
@@ -107,7 +110,7 @@ def calendar_event_times(
     )
 
 
-def all_day_dates(booking: Booking) -> tuple[date, date]:
+def all_day_dates(booking: Booking | CalendarEntry) -> tuple[date, date]:
     """First local day of the charter and the day after its last (iCalendar/Google: exclusive)."""
     start, end = booking.start.astimezone(PACIFIC), booking.end.astimezone(PACIFIC)
     last_day = (end - timedelta(microseconds=1)).date()

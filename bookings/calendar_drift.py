@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from charterops.audit import audit_log
@@ -277,7 +278,7 @@ def calendar_drift_fix(
         elif booking is not None:
             # Local backend: an entry of a booking the engine never ran for.
             CalendarEntry.objects.filter(booking=booking, cancelled=False).update(
-                cancelled=True, updated_at=timezone.now()
+                cancelled=True, sequence=F("sequence") + 1, updated_at=timezone.now()
             )
     for booking in requeue.values():
         booking_fanout_retry(booking, actor=actor, only_failed=False)

@@ -256,3 +256,19 @@ def test_google_events_are_listed_page_by_page_with_the_range(settings):
     assert second.query["pageToken"] == "page-2"
     [finding] = CalendarDrift.objects.all()
     assert (finding.kind, finding.booking_id) == ("stale", booking.pk)
+
+
+def test_local_orphan_of_a_booking_the_engine_never_ran_for_is_cancelled_in_the_feed():
+    booking = BookingFactory(start=timezone.now() + timedelta(days=2))
+    CalendarTarget().sync(booking, state=None)  # an entry, but no fan-out row
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.EXPIRED)
+
+    _reconcile()
+    [finding] = CalendarDrift.objects.all()
+    assert (finding.kind, finding.booking_id) == ("orphan", booking.pk)
+    assert "is expired but its event is still on the calendar" in finding.message
+
+    _reconcile("--fix")
+    entry = CalendarEntry.objects.get(booking=booking)
+    assert (entry.cancelled, entry.sequence) == (True, 1)  # subscribers drop it
+    assert "No drift." in _reconcile()
