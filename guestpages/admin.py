@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -38,7 +39,7 @@ class GuestPageInline(admin.StackedInline):
     extra = 0
     max_num = 1
     can_delete = False
-    fields = ["public_link", "status", "published_at", "content_hash", "republish"]
+    fields = ["public_link", "status", "published_at", "content_hash", "guest_photos", "republish"]
     readonly_fields = fields
     verbose_name = "guest page"
     verbose_name_plural = "guest page"
@@ -49,6 +50,22 @@ class GuestPageInline(admin.StackedInline):
     @admin.display(description="public URL")
     def public_link(self, obj: GuestPage) -> str:
         return _public_link(obj)
+
+    @admin.display(description="guest photos")
+    def guest_photos(self, obj: GuestPage) -> str:
+        """How many photos the guest dropped, linking to the list where staff hide or show them."""
+        counts = obj.booking.photos.filter(uploaded_by="guest").aggregate(
+            total=Count("id"), hidden=Count("id", filter=Q(hidden=True))
+        )
+        url = reverse("admin:crew_photo_changelist")
+        return format_html(
+            '<a href="{}?booking__id__exact={}&amp;uploaded_by__exact=guest">{} photo(s), {} hidden'
+            "</a>",
+            url,
+            obj.booking_id,
+            counts["total"],
+            counts["hidden"],
+        )
 
     @admin.display(description="")
     def republish(self, obj: GuestPage) -> str:

@@ -64,13 +64,16 @@ def staff_sees_the_photo(browser_context, django_user_model, booking, key: str) 
     admin.fill("#id_username", "dispatch")
     admin.fill("#id_password", "harbor-lights-7")
     admin.click("input[type=submit]")
-    admin.goto(f"/admin/crew/photo/?booking__id__exact={booking.pk}")
-    assert key in admin.content()
+    admin.goto(f"/admin/bookings/booking/{booking.pk}/change/")
+    admin.click("text=1 photo(s), 0 hidden")  # the guest page panel links to the guest's photos
     # Staff can hide a guest's photo.
-    admin.click(f"text={key}")
+    admin.click(f"#result_list a:has-text('{key}')")
     admin.check("#id_hidden")
     admin.click("input[name=_save]")
+    admin.wait_for_selector(".messagelist .success")
     assert Photo.objects.get(key=key).hidden
+    admin.goto(f"/admin/bookings/booking/{booking.pk}/change/")
+    assert admin.get_by_text("1 photo(s), 1 hidden").is_visible()
 
 
 def test_guest_drops_a_photo_from_the_page_on_s3(

@@ -29,6 +29,7 @@ def test_the_booking_page_shows_the_guest_page(client, staff_user, published):
     assert f'href="{published.public_url}"' in html
     assert published.content_hash in html
     assert "Republish guest page" in html
+    assert "0 photo(s), 0 hidden" in html
     assert reverse("admin:guestpages_guestpage_republish", args=[published.booking_id]) in html
 
 
