@@ -91,7 +91,7 @@ class ChecklistItemInline(admin.TabularInline):
     extra = 0
     fields = ["phase", "position", "text", "required", "done_by", "done_at", "note"]
     readonly_fields = ["done_by", "done_at"]
-    ordering = ["phase", "position"]
+    ordering = ["-phase", "position"]  # "pre" sorts after "post": descending puts it first
 
 
 class NotificationInline(admin.TabularInline):
