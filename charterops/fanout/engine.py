@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from charterops.audit import audit_log
@@ -83,17 +83,24 @@ def booking_fanout_request(booking: Booking, *, targets: list[str] | None = None
 
 
 def enqueue(state_ids: list[int], *, countdown: float | None = None) -> None:
-    """Send one task per state row. Called after commit, never inside a transaction."""
+    """Send one task per state row. Called after commit, never inside a transaction.
+
+    One broker connection serves the whole batch. A broker that is down loses nothing:
+    the rows stay pending and the sweeper enqueues them later.
+    """
+    from charterops.celery import app
+
     from .tasks import target_state_run_task
 
     options: dict[str, Any] = {"countdown": countdown}
     if settings.CHARTEROPS_FANOUT_QUEUE:
         options["queue"] = settings.CHARTEROPS_FANOUT_QUEUE
-    for state_id in state_ids:
-        try:
-            target_state_run_task.apply_async((state_id,), **options)
-        except Exception:  # broker down: the sweeper will find the row later
-            log.exception("could not enqueue fan-out row %s; the sweeper will retry it", state_id)
+    try:
+        with app.producer_or_acquire() as producer:
+            for state_id in state_ids:
+                target_state_run_task.apply_async((state_id,), producer=producer, **options)
+    except Exception:
+        log.exception("could not enqueue fan-out rows %s; the sweeper will retry them", state_ids)
 
 
 @dataclass
@@ -109,92 +116,106 @@ def target_state_run(state_id: int, *, force: bool = False) -> RunOutcome:
     Idempotent and safe under redelivery: returns at once when the row has nothing to do or
     another worker holds a live lease. Transient failures leave the row ``retrying`` with the
     next attempt time set (the caller schedules it); permanent ones fail it.
+
+    The lease is taken by one conditional UPDATE (the row lock lasts one statement, never
+    across the outside call) and the outcome is written only while the lease is still ours,
+    so a worker whose lease was taken over records nothing.
     """
     lease_token = uuid.uuid4().hex
     now = timezone.now()
-    with transaction.atomic():
-        state = TargetState.objects.select_for_update().filter(pk=state_id).first()
+    claimable = Q(status__in=WORK_STATUSES) | Q(status=Status.RUNNING, leased_at__isnull=True)
+    claimable |= Q(status=Status.RUNNING, leased_at__lte=now - _lease())
+    if force:
+        claimable |= Q(status__in=[Status.DONE, Status.SKIPPED, Status.FAILED])
+    claimed = TargetState.objects.filter(claimable, pk=state_id).update(
+        status=Status.RUNNING,
+        leased_at=now,
+        lease_token=lease_token,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        state = TargetState.objects.filter(pk=state_id).only("status", "leased_at").first()
         if state is None:
             return RunOutcome(state_id, "missing")
-        if _lease_is_live(state, now):
-            return RunOutcome(state_id, "leased")
-        if state.status not in (*WORK_STATUSES, Status.RUNNING) and not force:
-            return RunOutcome(state_id, "noop")
-        state.status = Status.RUNNING
-        state.leased_at = now
-        state.lease_token = lease_token
-        state.attempts += 1
-        state.save(update_fields=["status", "leased_at", "lease_token", "attempts", "updated_at"])
+        return RunOutcome(state_id, "leased" if _lease_is_live(state, now) else "noop")
 
-    from bookings.models import Booking
-
-    booking = Booking.objects.select_related("boat").get(pk=state.booking_id)
+    state = TargetState.objects.select_related("booking__boat").get(pk=state_id)
+    booking = state.booking
     version = booking.version
-    error = None
     try:
         result = get_target(state.target).sync(booking, state=state)
     except Exception as exc:
         error = classify(exc)
         detail = getattr(error, "detail", "") or traceback.format_exc(limit=8)
+        outcome = _record_failure(state, booking, lease_token, error, detail)
+    else:
+        outcome = _record_success(state, lease_token, version, result)
+    log.info("fan-out %s/%s v%s: %s", booking.pk, state.target, version, outcome.result)
+    return outcome
 
+
+def _record_success(state: TargetState, lease_token: str, version: int, result) -> RunOutcome:
+    now = timezone.now()
+    ours = TargetState.objects.filter(pk=state.pk, lease_token=lease_token)
+    fields = {
+        "synced_version": version,
+        "detail": result.detail,
+        "last_error": "",
+        "error_detail": "",
+        "attempts": 0,
+        "last_synced_at": now,
+        "leased_at": None,
+        "lease_token": "",
+        "updated_at": now,
+    }
+    if result.external_ref:
+        fields["external_ref"] = result.external_ref
+    status = Status.SKIPPED if result.skipped else Status.DONE
+    if ours.filter(desired_version__lte=version).update(
+        status=status, next_attempt_at=None, **fields
+    ):
+        return RunOutcome(state.pk, status)
+    if ours.update(status=Status.PENDING, next_attempt_at=now, **fields):
+        # A newer version arrived while we ran: sync it next.
+        transaction.on_commit(lambda: enqueue([state.pk]))
+    # Otherwise our lease expired and another worker took the row over; it records the outcome.
+    return RunOutcome(state.pk, "superseded")
+
+
+def _record_failure(
+    state: TargetState, booking: Booking, lease_token: str, error: Exception, detail: str
+) -> RunOutcome:
+    now = timezone.now()
+    last_error = str(error)[:300]
+    attempts = state.attempts  # as claimed, this attempt included
+    fields: dict[str, Any] = {
+        "leased_at": None,
+        "lease_token": "",
+        "updated_at": now,
+        "error_detail": detail[:5000],
+    }
+    if isinstance(error, PermanentError) or attempts >= settings.CHARTEROPS_FANOUT_MAX_ATTEMPTS:
+        if isinstance(error, TransientError):
+            last_error = f"Gave up after {attempts} attempts: {error}"[:300]
+        outcome = RunOutcome(state.pk, "failed")
+        fields.update(status=Status.FAILED, next_attempt_at=None)
+    else:
+        delay = backoff_seconds(attempts, retry_after=getattr(error, "retry_after", None))
+        outcome = RunOutcome(state.pk, "retrying", retry_in=delay)
+        fields.update(status=Status.RETRYING, next_attempt_at=now + timedelta(seconds=delay))
     with transaction.atomic():
-        current = TargetState.objects.select_for_update().filter(pk=state_id).first()
-        if current is None or current.lease_token != lease_token:
-            # Our lease expired and another worker took the row over; it records the outcome.
-            return RunOutcome(state_id, "superseded")
-        current.leased_at = None
-        current.lease_token = ""
-        now = timezone.now()
-        outcome: RunOutcome
-        if error is None:
-            current.synced_version = max(current.synced_version, version)
-            current.external_ref = result.external_ref or current.external_ref
-            current.detail = result.detail
-            current.last_error = ""
-            current.error_detail = ""
-            current.attempts = 0
-            current.last_synced_at = now
-            current.next_attempt_at = None
-            if current.synced_version < current.desired_version:
-                current.status = Status.PENDING  # a newer version arrived while we ran
-                current.next_attempt_at = now
-                outcome = RunOutcome(state_id, "superseded")
-                transaction.on_commit(lambda: enqueue([state_id]))
-            else:
-                current.status = Status.SKIPPED if result.skipped else Status.DONE
-                outcome = RunOutcome(state_id, current.status)
-        else:
-            current.last_error = str(error)[:300]
-            current.error_detail = detail[:5000]
-            max_attempts = settings.CHARTEROPS_FANOUT_MAX_ATTEMPTS
-            if isinstance(error, PermanentError) or current.attempts >= max_attempts:
-                current.status = Status.FAILED
-                current.next_attempt_at = None
-                if isinstance(error, TransientError):
-                    current.last_error = f"Gave up after {current.attempts} attempts: {error}"[:300]
-                outcome = RunOutcome(state_id, "failed")
-                audit_log(
-                    f"charterops.fanout.{current.target}.failed",
-                    current,
-                    booking=booking,
-                    data={"error": current.last_error},
-                )
-            else:
-                delay = backoff_seconds(
-                    current.attempts, retry_after=getattr(error, "retry_after", None)
-                )
-                current.status = Status.RETRYING
-                current.next_attempt_at = now + timedelta(seconds=delay)
-                outcome = RunOutcome(state_id, "retrying", retry_in=delay)
-        current.save()
-    log.info(
-        "fan-out %s/%s v%s: %s %s",
-        booking.pk,
-        state.target,
-        version,
-        outcome.result,
-        current.last_error,
-    )
+        if not TargetState.objects.filter(pk=state.pk, lease_token=lease_token).update(
+            last_error=last_error, **fields
+        ):
+            return RunOutcome(state.pk, "superseded")
+        if outcome.result == "failed":
+            audit_log(
+                f"charterops.fanout.{state.target}.failed",
+                state,
+                booking=booking,
+                data={"error": last_error},
+            )
     return outcome
 
 

@@ -409,3 +409,12 @@ def test_the_task_runs_the_row_and_reports_its_outcome(recorder):
     assert target_state_run_task.apply(args=(row.pk,)).get() == "done"
     assert target_state_run_task.apply(args=(row.pk,)).get() == "noop"
     assert Booking.objects.get(pk=booking.pk).target_states.get().status == "done"
+
+
+def test_a_run_costs_three_queries_claim_read_record(recorder, django_assert_num_queries):
+    booking = BookingFactory()
+    row = TargetState.objects.create(booking=booking, target="calendar", desired_version=1)
+    with django_assert_num_queries(3):
+        assert engine.target_state_run(row.pk).result == "done"
+    with django_assert_num_queries(2):  # a redelivered message: failed claim, look, return
+        assert engine.target_state_run(row.pk).result == "noop"
