@@ -65,7 +65,7 @@ def booking_fanout_request(booking: Booking, *, targets: list[str] | None = None
             )
             stale.append(state.pk)
             continue
-        if state.desired_version >= booking.version and state.status != Status.FAILED:
+        if state.desired_version >= booking.version:  # failed rows wait for a staff retry
             continue
         # A running row keeps its status and lease; its worker sees the new version at the end.
         new_status = Status.RUNNING if _lease_is_live(state, now) else Status.PENDING

@@ -418,3 +418,15 @@ def test_a_run_costs_three_queries_claim_read_record(recorder, django_assert_num
         assert engine.target_state_run(row.pk).result == "done"
     with django_assert_num_queries(2):  # a redelivered message: failed claim, look, return
         assert engine.target_state_run(row.pk).result == "noop"
+
+
+def test_requesting_the_same_version_twice_enqueues_nothing_new(
+    recorder, django_capture_on_commit_callbacks
+):
+    recorder.fail["calendar"] = PermanentError("HTTP 403")
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_create(**_fields())
+    with mock.patch.object(engine, "enqueue") as enqueue:
+        assert engine.booking_fanout_request(booking) == []
+    enqueue.assert_not_called()
+    assert _states(booking)["calendar"].status == "failed"  # waits for a staff retry
