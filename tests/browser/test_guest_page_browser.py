@@ -57,7 +57,9 @@ def drop_a_photo(page, tmp_path) -> None:
     assert page.locator("#photo-files progress").first.evaluate("el => el.value") == 1
 
 
-def staff_sees_the_photo(browser_context, django_user_model, booking, key: str) -> None:
+def staff_sees_the_photo(
+    browser_context, django_user_model, booking, key: str, *, artifacts_dir, tag: str
+) -> None:
     django_user_model.objects.create_superuser("dispatch", "d@example.com", "harbor-lights-7")
     admin = browser_context.new_page()
     admin.goto("/admin/login/")
@@ -65,6 +67,16 @@ def staff_sees_the_photo(browser_context, django_user_model, booking, key: str) 
     admin.fill("#id_password", "harbor-lights-7")
     admin.click("input[type=submit]")
     admin.goto(f"/admin/bookings/booking/{booking.pk}/change/")
+    # The booking's gallery shows the guest's photo, really loaded from the store.
+    shown = admin.locator(".crew-gallery img[alt='Guest']")
+    shown.first.wait_for()
+    assert shown.count() == 1
+    admin.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=shown.first.element_handle()
+    )
+    admin.locator("fieldset", has=shown.first).screenshot(
+        path=str(artifacts_dir / f"guest-photo-in-staff-gallery-{tag}.png")
+    )
     admin.click("text=1 photo(s), 0 hidden")  # the guest page panel links to the guest's photos
     # Staff can hide a guest's photo.
     admin.click(f"#result_list a:has-text('{key}')")
@@ -74,6 +86,7 @@ def staff_sees_the_photo(browser_context, django_user_model, booking, key: str) 
     assert Photo.objects.get(key=key).hidden
     admin.goto(f"/admin/bookings/booking/{booking.pk}/change/")
     assert admin.get_by_text("1 photo(s), 1 hidden").is_visible()
+    assert admin.locator(".crew-gallery img").count() == 0  # hidden from the gallery
 
 
 def test_guest_drops_a_photo_from_the_page_on_s3(
@@ -117,7 +130,14 @@ def test_guest_drops_a_photo_from_the_page_on_s3(
     assert photo.uploaded_by == "guest" and photo.key.startswith(f"photos/{booking.pk}/guest/")
     stored = s3.get_object(Bucket=django_settings.PHOTOS_BUCKET, Key=photo.key)
     assert stored["Body"].read() == PNG
-    staff_sees_the_photo(browser_context, django_user_model, booking, photo.key)
+    staff_sees_the_photo(
+        browser_context,
+        django_user_model,
+        booking,
+        photo.key,
+        artifacts_dir=artifacts_dir,
+        tag="s3",
+    )
 
 
 def test_guest_drops_a_photo_on_the_embedded_default(
@@ -136,7 +156,14 @@ def test_guest_drops_a_photo_on_the_embedded_default(
     page.screenshot(path=str(artifacts_dir / "guest-page-phone-local.png"), full_page=True)
 
     photo = Photo.objects.get(booking=booking)
-    staff_sees_the_photo(browser_context, django_user_model, booking, photo.key)
+    staff_sees_the_photo(
+        browser_context,
+        django_user_model,
+        booking,
+        photo.key,
+        artifacts_dir=artifacts_dir,
+        tag="local",
+    )
 
 
 def test_the_page_shows_why_the_drop_is_closed(phone, live_server, settings):
