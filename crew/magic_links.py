@@ -26,6 +26,10 @@ The interface the crew pages use (keep it this small):
     Staff revocation: bumps the link generation of the assignments, which changes the scope
     every token was signed for. Tokens *and* sessions of the old generation are refused.
 
+``SESSION_KEY``
+    The session entry ``{"<booking id>": [assignment id, generation]}`` listing the charters
+    this device may open (read it, e.g. to list them; only the decorator writes it).
+
 ``crew_link_expires_at(booking)``
     When links to the booking stop working: the charter's end plus
     ``CHARTEROPS_CREW_LINK_DAYS_AFTER`` days (7).
@@ -167,6 +171,8 @@ def _signed_for(decoded: tuple, user: Any, scope: str) -> bool:
 
 def _diagnose(decoded: tuple, user: Any, booking_id: int, here: CrewAssignment | None) -> str:
     """Name the reason a token that sesame rejected is refused (for the page, not for security)."""
+    if not user.is_active:
+        return Refusal.REVOKED
     if here is not None:
         if _signed_for(decoded, user, crew_link_scope(here)):
             return Refusal.EXPIRED  # genuine, current scope: only its age can be wrong
