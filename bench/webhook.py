@@ -306,7 +306,8 @@ def main() -> int:
     total = args.requests or (300 if args.quick else 2000)
     total = min(total, 20_000)  # bounded whatever is asked
     paced_seconds = 3.0 if args.quick else 10.0
-    warmup = 50 if args.quick else 200
+    # Enough to open every worker thread's database and broker connections before timing.
+    warmup = max(50 if args.quick else 200, 10 * args.workers * args.threads)
 
     env = server_env()
     try:

@@ -231,3 +231,11 @@ def test_an_accepted_delivery_costs_a_bounded_number_of_queries(client):
     # store (1) + dedupe key, boat, lock, create with its checks, audit, 4 target rows, outcome;
     # the rest are savepoints of the test transaction and of full_clean's constraint checks.
     assert len(ctx.captured_queries) <= 30
+
+
+def test_the_payload_statuses_are_exactly_the_booking_statuses():
+    from typing import get_args
+
+    from bookings.intake import BookingIn
+
+    assert set(get_args(BookingIn.model_fields["status"].annotation)) == set(Booking.Status.values)
