@@ -323,12 +323,13 @@ def booking_money_summary(booking: Booking) -> MoneySummary:
         pending=Sum("amount", filter=~tips & ~approved, default=zero),
         tips=Sum("amount", filter=tips, default=zero),
     )
+    # SQLite sums decimals as floats: round back to cents.
     return MoneySummary(
         owner_payout=booking.owner_payout,
-        crew_pay=pay or zero,
-        approved_expenses=sums["approved"],
-        pending_expenses=sums["pending"],
-        tips=sums["tips"],
+        crew_pay=Decimal(pay or zero).quantize(CENT),
+        approved_expenses=Decimal(sums["approved"]).quantize(CENT),
+        pending_expenses=Decimal(sums["pending"]).quantize(CENT),
+        tips=Decimal(sums["tips"]).quantize(CENT),
     )
 
 

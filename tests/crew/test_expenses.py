@@ -134,6 +134,7 @@ class TestMoney:
         assert m.pending_expenses == Decimal("7.00")
         assert m.tips == Decimal("120.00")
         assert m.margin == Decimal("365.00")  # 855 − 450 − 40
+        assert str(m.pending_expenses) == "7.00"  # cents, whatever the database sums with
 
     def test_crew_pay_csv_numbers(self, staff_user, settings):
         settings.CHARTEROPS_MILEAGE_RATE = "0.70"

@@ -62,7 +62,8 @@
   }
 
   function sendTick(job) {
-    return postJSON(job.form.action, job.form, job.body, true).then(function (data) {
+    // getAttribute: the buttons named "action" shadow the form's own .action property.
+    return postJSON(job.form.getAttribute("action"), job.form, job.body, true).then(function (data) {
       renderItem(job.li, data);
     });
   }
@@ -76,7 +77,14 @@
       setOffline(false);
       flush();
     }, function (error) {
-      if (error.server) { queue.shift(); job.li.classList.remove("pending"); alert(error.message); flush(); return; }
+      if (error.server) {
+        queue.shift();
+        job.li.classList.remove("pending");
+        job.li.classList.toggle("done", job.wasDone); // the server said no: show what is true
+        alert(error.message);
+        flush();
+        return;
+      }
       setOffline(true);
       retryTimer = setTimeout(flush, 5000);
     });
@@ -90,10 +98,10 @@
       body.set("action", submitter ? submitter.value : "done");
       var li = form.closest("[data-item]");
       // Show the intended state at once; the server's answer then confirms who and when.
-      var willBeDone = body.get("action") !== "undo";
-      li.classList.toggle("done", willBeDone);
+      var wasDone = li.classList.contains("done");
+      li.classList.toggle("done", body.get("action") !== "undo");
       li.classList.add("pending");
-      queue.push({ form: form, li: li, body: body });
+      queue.push({ form: form, li: li, body: body, wasDone: wasDone });
       if (queue.length === 1) flush();
     });
   });
