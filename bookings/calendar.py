@@ -204,19 +204,24 @@ def google_event_sync(
         and previous.get("backend") == "google"
         and previous.get("action") in {"inserted", "updated", "patched"}
     )
+    event: dict[str, Any] | None = None
     if synced_before:
         try:
-            client.event_patch(calendar_id, event_id, {k: v for k, v in body.items() if k != "id"})
+            event = client.event_patch(
+                calendar_id, event_id, {k: v for k, v in body.items() if k != "id"}
+            )
             detail["action"] = "patched"
-            return SyncResult(external_ref=event_id, detail=detail)
         except EventNotFound:
             pass  # deleted by hand in Google: put it back
-    try:
-        client.event_insert(calendar_id, body)
-        detail["action"] = "inserted"
-    except EventExists:
-        client.event_update(calendar_id, event_id, body)
-        detail["action"] = "updated"
+    if event is None:
+        try:
+            event = client.event_insert(calendar_id, body)
+            detail["action"] = "inserted"
+        except EventExists:
+            event = client.event_update(calendar_id, event_id, body)
+            detail["action"] = "updated"
+    if (event or {}).get("htmlLink"):
+        detail["html_link"] = event["htmlLink"]  # staff can open the event from the state row
     return SyncResult(external_ref=event_id, detail=detail)
 
 

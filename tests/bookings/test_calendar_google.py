@@ -75,7 +75,8 @@ def test_event_id_is_derived_from_the_booking_in_base32hex(seed_booking, setting
 def test_first_sync_inserts_the_seed_style_all_day_event(seed_booking, settings):
     settings.CHARTEROPS_GOOGLE_CALENDAR_ID = CALENDAR_ID
     event_id = calendar_event_id(seed_booking)
-    client, http = google_mock(ok({"id": event_id, "status": "confirmed"}))
+    link = "https://www.google.com/calendar/event?eid=abc"
+    client, http = google_mock(ok({"id": event_id, "status": "confirmed", "htmlLink": link}))
 
     result = google_event_sync(seed_booking, state=None, client=client, calendar_id=CALENDAR_ID)
 
@@ -91,6 +92,7 @@ def test_first_sync_inserts_the_seed_style_all_day_event(seed_booking, settings)
     }
     assert result.external_ref == event_id
     assert result.detail["action"] == "inserted"
+    assert result.detail["html_link"] == link
 
 
 def test_a_retried_insert_that_meets_409_becomes_an_update(seed_booking):
