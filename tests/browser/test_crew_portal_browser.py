@@ -191,3 +191,78 @@ def test_deckhand_runs_the_charter_from_a_phone_and_staff_see_it(
     assert dialogs == []  # nothing went wrong along the way
     phone.close()
     desk.close()
+
+
+def test_weak_signal_ticks_wait_and_retry_and_local_uploads_work(
+    chromium, live_server, settings, artifacts_dir
+):
+    """Embedded default (no S3): the photo goes to the signed local endpoint; offline ticks retry."""
+    from crew.magic_links import crew_magic_link
+
+    settings.SITE_URL = live_server.url
+    me = factories.CrewAssignmentFactory(member__name="Dana Deck", response="accepted")
+    for n, text in enumerate(["Fuel check", "Supply inventory"]):
+        factories.ChecklistItemFactory(booking=me.booking, text=text, position=n)
+    link = urlsplit(crew_magic_link(me))
+
+    phone = _context(chromium, live_server, **PHONE)
+    page = phone.new_page()
+    page.goto(f"{link.path}?{link.query}")
+
+    phone.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page.get_by_role("button", name="Tick: Fuel check").click()
+    page.locator("#offline").wait_for(state="visible")
+    page.locator("[data-item].done.pending", has_text="Fuel check").wait_for()
+    page.screenshot(path=str(artifacts_dir / "crew-portal-offline.png"), full_page=True)
+    assert not ChecklistItem.objects.get(text="Fuel check").done
+    phone.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.locator("[data-item].done:not(.pending)", has_text="Fuel check").wait_for()
+    page.locator("#offline").wait_for(state="hidden")
+    assert ChecklistItem.objects.get(text="Fuel check").done_by == me.member
+
+    page.set_input_files(
+        "input[name=photos]",
+        files=[{"name": "deck.png", "mimeType": "image/png", "buffer": tiny_png()}],
+    )
+    page.get_by_text("deck.png: uploaded").wait_for()
+    image = page.locator("[data-gallery] img").first
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 24", arg=image.element_handle()
+    )
+    assert "/uploads/photo/" in image.get_attribute("src")
+    assert Photo.objects.get().member == me.member
+    phone.close()
+
+
+def test_without_javascript_every_form_still_works(chromium, live_server, settings):
+    from crew.magic_links import crew_magic_link
+
+    settings.SITE_URL = live_server.url
+    me = factories.CrewAssignmentFactory(member__name="Dana Deck")
+    factories.ChecklistItemFactory(booking=me.booking, text="Fuel check")
+    link = urlsplit(crew_magic_link(me))
+    phone = _context(chromium, live_server, java_script_enabled=False, **PHONE)
+    page = phone.new_page()
+    page.goto(f"{link.path}?{link.query}")
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("button", name="Tick: Fuel check").click()
+    assert page.locator("[data-item].done", has_text="Fuel check").count() == 1
+    page.set_input_files(
+        "input[name=photos]",
+        files=[{"name": "deck.png", "mimeType": "image/png", "buffer": tiny_png()}],
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("1 photo(s) uploaded.").wait_for()
+    form = page.locator("form[data-expense-form]")
+    form.get_by_role("radio", name="Mileage").check()
+    form.locator("input[name=miles]").fill("10")
+    form.get_by_role("button", name="Preview").click()
+    page.get_by_text("= $7.00").wait_for()  # computed by the server before saving
+    assert not Expense.objects.exists()
+    page.get_by_role("button", name="Save expense").click()
+    page.get_by_text("Expense saved.").wait_for()
+    assert Expense.objects.get().amount == Decimal("7.00")
+    assert CrewAssignment.objects.get(pk=me.pk).response == "accepted"
+    phone.close()
