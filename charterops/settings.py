@@ -228,7 +228,9 @@ CHARTEROPS_FANOUT_TARGETS = {
 }
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
     # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
-    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget")
+    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
+        CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget"
+    )
 # Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
 CHARTEROPS_FANOUT_QUEUE = env.str("CHARTEROPS_FANOUT_QUEUE", default="")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
@@ -291,9 +293,7 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- Guest pages ------------------------------------------------------------------------
-CHARTEROPS_GUEST_PAGE_ORIGIN = env.str(
-    "CHARTEROPS_GUEST_PAGE_ORIGIN", default=SITE_URL
-).rstrip("/")
+CHARTEROPS_GUEST_PAGE_ORIGIN = env.str("CHARTEROPS_GUEST_PAGE_ORIGIN", default=SITE_URL).rstrip("/")
 CHARTEROPS_GUEST_PAGE_CACHE_CONTROL = env.str(
     "CHARTEROPS_GUEST_PAGE_CACHE_CONTROL", default="public, max-age=60"
 )
