@@ -343,8 +343,13 @@ def main() -> int:
         print(f"paced at {args.rate:.0f} deliveries/s for {paced_seconds:.0f} s:")
         print(line("  webhook (signed)", pace))
         print(f"  p99 at {args.rate:.0f}/s: {pace['p99']:.1f} ms (goal <= 50 ms)")
-        accepted = sum(r["statuses"].get(202, 0) for r in [*hook_runs, pace])
-        sent = sum(r["count"] for r in [*hook_runs, pace])
+        # Where the goal rate is beyond capacity the queue grows; show a rate it sustains too.
+        half = max(1.0, round(hook["rps"] / 2))
+        easy = paced(port, WEBHOOK_PATH, half, paced_seconds, "h", pool=32)
+        print(f"paced at {half:.0f} deliveries/s (half the closed-loop throughput):")
+        print(line("  webhook (signed)", easy))
+        accepted = sum(r["statuses"].get(202, 0) for r in [*hook_runs, pace, easy])
+        sent = sum(r["count"] for r in [*hook_runs, pace, easy])
         print(f"  accepted {accepted} of {sent} signed deliveries")
         return 0 if accepted == sent else 1
     finally:
