@@ -224,9 +224,18 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "channel"]
     search_fields = ["member__name", "booking__external_id", "provider_message_id"]
     list_select_related = ["member", "booking"]
+    readonly_fields = ["message_preview"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="message (as sent, without the personal link)")
+    def message_preview(self, obj: Notification) -> str:
+        from django.utils.html import format_html
+
+        from .notifications import notification_preview
+
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", notification_preview(obj))

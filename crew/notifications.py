@@ -233,7 +233,7 @@ def _subject(note: Notification, booking: Booking, told: dict[str, str]) -> str:
     return f"{titles[note.kind]}: {told.get('boat', booking.boat.name)}, {when}".rstrip(", ")
 
 
-def notification_context(note: Notification) -> dict[str, Any]:
+def notification_context(note: Notification, *, with_token: bool = True) -> dict[str, Any]:
     """Everything the email and SMS templates show; a link only where the member is still on."""
     booking = note.booking
     told = note.changes.get("told") or {}
@@ -258,10 +258,24 @@ def notification_context(note: Notification) -> dict[str, Any]:
             if fact in diff
         ],
         "subject": _subject(note, booking, told),
-        "link": crew_magic_link(assignment) if with_link else "",
+        "link": (
+            (crew_magic_link(assignment) if with_token else "(personal link)") if with_link else ""
+        ),
         "link_expires": crew_link_expires_at(booking) if with_link else None,
         "currency": booking.currency,
     }
+
+
+def notification_preview(note: Notification) -> str:
+    """The message's text as the member got it, with the personal link masked (staff view).
+
+    Staff must not hold a member's live token, so no token is minted here. Reads only.
+    """
+    context = notification_context(note, with_token=False)
+    template = (
+        "crew/sms/notification.txt" if note.channel == "sms" else "crew/email/notification.txt"
+    )
+    return f"{context['subject']}\n\n{render_to_string(template, context).strip()}"
 
 
 def _send_email(note: Notification, context: dict[str, Any]) -> str:

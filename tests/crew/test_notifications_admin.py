@@ -14,6 +14,7 @@ from django.urls import reverse
 from charterops.models import AuditEvent
 from crew.magic_links import crew_magic_link
 from crew.models import CrewAssignment
+from crew.notifications import booking_crew_notify
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,16 @@ def test_no_warning_for_back_to_back_or_declined_charters(admin_client):
     response = admin_client.post(url, change_form_data(admin_client.get(url)), follow=True)
 
     assert not [m for m in messages_of(response) if "overlaps" in m]
+
+
+def test_the_notification_page_shows_the_message_without_a_live_token(admin_client):
+    assignment = factories.CrewAssignmentFactory(booking__meeting_point="Dock C, slip 12")
+    booking_crew_notify(assignment.booking)
+    note = assignment.member.notifications.get()
+
+    response = admin_client.get(reverse("admin:crew_notification_change", args=[note.pk]))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "New charter:" in body and "Dock C, slip 12" in body
+    assert "(personal link)" in body and "sesame=" not in body
