@@ -225,6 +225,20 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["member__name", "booking__external_id", "provider_message_id"]
     list_select_related = ["member", "booking"]
     readonly_fields = ["message_preview"]
+    actions = ["retry_failed"]
+
+    @admin.action(description="Send failed notifications again", permissions=["retry"])
+    def retry_failed(self, request, queryset):
+        from collections import Counter
+
+        from .notifications import notification_retry
+
+        outcomes = Counter(notification_retry(n, actor=request.user) for n in queryset)
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        self.message_user(request, f"Retried: {summary}.")
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("bookings.change_booking")
 
     def has_add_permission(self, request):
         return False

@@ -48,6 +48,7 @@ __all__ = [
     "crew_assignment_notify",
     "crew_magic_link",  # re-exported: it lives in crew.magic_links
     "notification_deliver",
+    "notification_retry",
     "NotifyResult",
 ]
 
@@ -424,6 +425,31 @@ def booking_crew_notify(booking: Booking) -> NotifyResult:
         .values_list("pk", flat=True)
     )
     return _deliver_all(pending, result)
+
+
+def notification_retry(note: Notification, *, actor: Any = None) -> str:
+    """Send a failed notification again (after staff fixed the address or the phone).
+
+    Only a failed row of the booking's current version is retried: an older one describes a
+    charter that has changed since, and the next fan-out tells the member the current facts.
+    The channel is chosen again. Returns the delivery outcome, or ``stale``/``not_failed``.
+    """
+    from charterops.audit import audit_log
+
+    note = Notification.objects.select_related("booking", "member").get(pk=note.pk)
+    if note.status != Status.FAILED:
+        return "not_failed"
+    if note.booking_version != note.booking.version:
+        return "stale"
+    with transaction.atomic():
+        Notification.objects.filter(pk=note.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, error="", channel=_channel_for(note.member)
+        )
+        audit_log("crew.notification.retried", note, actor=actor, booking=note.booking)
+    try:
+        return notification_deliver(note.pk)
+    except TransientError:
+        return "queued"
 
 
 def crew_assignment_notify(assignment: CrewAssignment, *, kind: str) -> Notification | None:

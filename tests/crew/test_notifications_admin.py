@@ -168,3 +168,27 @@ def test_the_notification_page_shows_the_message_without_a_live_token(admin_clie
     assert response.status_code == 200
     assert "New charter:" in body and "Dock C, slip 12" in body
     assert "(personal link)" in body and "sesame=" not in body
+
+
+def test_failed_notifications_can_be_sent_again_from_the_admin(admin_client, mailoutbox):
+    assignment = factories.CrewAssignmentFactory()
+    member = assignment.member
+    member.email_flagged, member.phone = "bounced: Permanent", ""
+    member.save()
+    booking_crew_notify(assignment.booking)
+    note = member.notifications.get()
+    assert note.status == "failed" and mailoutbox == []
+    old_booking = factories.NotificationFactory(status="failed", booking_version=0)
+    member.email_flagged = ""
+    member.save()
+
+    response = admin_client.post(
+        reverse("admin:crew_notification_changelist"),
+        {"action": "retry_failed", ACTION_CHECKBOX_NAME: [note.pk, old_booking.pk]},
+        follow=True,
+    )
+
+    assert "Retried: 1 sent, 1 stale." in messages_of(response)
+    note.refresh_from_db()
+    assert note.status == "sent" and [m.to for m in mailoutbox] == [[member.email]]
+    assert AuditEvent.objects.filter(action="crew.notification.retried").count() == 1
