@@ -70,7 +70,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run (CI smoke)")
     parser.add_argument("--samples", type=int, help="bookings for the latency figure")
     parser.add_argument("--bookings", type=int, help="bookings for the throughput figure")
-    parser.add_argument("--concurrency", type=int, default=48, help="worker threads")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes (one per core: the GIL binds each to one)",
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
     args = parser.parse_args()
     samples = args.samples or (10 if args.quick else 40)
     bulk = args.bookings or (200 if args.quick else 1000)
@@ -98,16 +104,18 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from bookings.models import Booking
+    from bookings.models import Boat, Booking
     from bookings.services import booking_create
     from charterops.fanout.fakes import FakeTarget, FakeWorld
     from charterops.models import TargetState
-    from tests.factories import BoatFactory, BookingFactory
+    from tests.factories import BookingFactory
     from tests.worker import CeleryWorker, purge_queue
 
     call_command("migrate", verbosity=0)
     Booking.objects.filter(guest_name__startswith="Bench ").delete()
-    boat = BoatFactory(capacity=50)
+    boat = Boat.objects.get_or_create(
+        slug="bench-boat", defaults={"name": "Bench boat", "capacity": 50}
+    )[0]
 
     def fields(i: int, status: str = "confirmed") -> dict:
         built = BookingFactory.build(
@@ -124,18 +132,24 @@ def main() -> None:
         data["boat"] = boat
         return data
 
-    worker = CeleryWorker(
-        broker_url=REDIS_URL,
-        database_url=database_url,
-        fake=fake,
-        queue=queue,
-        concurrency=args.concurrency,
-        extra_env={"DATABASE_CONN_MAX_AGE": "60"},
-    ).start()
+    workers = [
+        CeleryWorker(
+            broker_url=REDIS_URL,
+            database_url=database_url,
+            fake=fake,
+            queue=queue,
+            concurrency=args.concurrency,
+            extra_env={"DATABASE_CONN_MAX_AGE": "60"},
+        ).start()
+        for _ in range(args.workers)
+    ]
+    worker = workers[0]
+    total = args.workers * args.concurrency
     try:
         print(
-            f"database: {database_url.split('@')[-1]}; broker: Redis; worker: threads pool, "
-            f"concurrency {args.concurrency}; fake latencies (s): {LATENCY}"
+            f"database: {database_url.split('@')[-1]}; broker: Redis; {args.workers} worker "
+            f"process(es) x {args.concurrency} threads = concurrency {total}; "
+            f"fake latencies (s): {LATENCY}"
         )
         slowest = max(LATENCY.values())
 
@@ -193,12 +207,13 @@ def main() -> None:
         duplicates = sum(1 for b in ids[:50] for t in LATENCY if world.get(t, b, "creations") != 1)
         print(
             f"throughput ({bulk} bookings, {4 * bulk} target runs, concurrency "
-            f"{args.concurrency}): {bulk / elapsed:.1f} bookings/s fully synced "
+            f"{total}): {bulk / elapsed:.1f} bookings/s fully synced "
             f"({elapsed:.1f} s; goal >= 30/s); not done: {failed}; duplicate creations "
             f"in a 50-booking sample: {duplicates}"
         )
     finally:
-        worker.stop()
+        for w in workers:
+            w.stop()
         purge_queue(REDIS_URL, queue)
         FakeWorld(fake).clear()
         Booking.objects.filter(guest_name__startswith="Bench ").delete()
