@@ -343,9 +343,10 @@ def booking_upsert_from_event(
 
 
 def _locked(kind: str, external_id: str) -> Booking | None:
+    # Lock the booking row only: FOR UPDATE over a join would also lock the boat, and every
+    # other booking of that boat (their inserts take a key-share lock on it) would queue.
     return (
-        Booking.objects.select_for_update()
-        .select_related("boat")
+        Booking.objects.select_for_update(of=("self",))
         .filter(source=kind, external_id=external_id)
         .first()
     )
