@@ -47,6 +47,27 @@ class GuestPageInline(admin.StackedInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a read-only panel: pages change by publishing, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @staticmethod
+    def _may_see(request) -> bool:
+        return request.user.has_perm("bookings.view_booking") or request.user.has_perm(
+            "bookings.change_booking"
+        )
+
+    def has_view_permission(self, request, obj=None):
+        # Not on the add form: a booking being created has no page yet (and no formset data).
+        return obj is not None and self._may_see(request)
+
+    def get_queryset(self, request):
+        # Django checks the view permission here without the booking; ask what it means.
+        queryset = GuestPage.objects.select_related("booking")
+        return queryset if self._may_see(request) else queryset.none()
+
     @admin.display(description="public URL")
     def public_link(self, obj: GuestPage) -> str:
         return _public_link(obj)

@@ -92,3 +92,9 @@ def test_the_guest_page_list_stays_within_its_query_budget(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("admin:guestpages_guestpage_changelist"))
     assert response.status_code == 200
+
+
+def test_the_add_booking_form_has_no_guest_page_panel(client, staff_user):
+    client.force_login(staff_user)
+    html = client.get(reverse("admin:bookings_booking_add")).content.decode()
+    assert "guest_page-TOTAL_FORMS" not in html  # nothing to post back for a page not yet made
