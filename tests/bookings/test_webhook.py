@@ -239,3 +239,24 @@ def test_the_payload_statuses_are_exactly_the_booking_statuses():
     from bookings.intake import BookingIn
 
     assert set(get_args(BookingIn.model_fields["status"].annotation)) == set(Booking.Status.values)
+
+
+def test_a_crash_while_applying_leaves_the_delivery_recorded_as_an_error(client, monkeypatch):
+    from bookings import intake
+
+    real = intake.booking_upsert_from_event
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(intake, "booking_upsert_from_event", boom)
+    response = post_signed(client, load_event("booking_created__confirmed"))
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal error: RuntimeError"
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.outcome, delivery.http_status) == ("error", 500)
+    assert (
+        not WebhookEvent.objects.exists()
+    )  # not marked processed: the retry or a replay applies it
+    monkeypatch.setattr(intake, "booking_upsert_from_event", real)
+    assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202
