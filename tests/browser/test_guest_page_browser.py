@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import urllib.request
 
 import boto3
 import pytest
@@ -25,6 +26,18 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
+
+
+def _moto_reset(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+
+
+@pytest.fixture
+def fresh_moto_server(moto_server):
+    """moto's server keeps its buckets in process-wide state: start and leave it empty."""
+    _moto_reset(moto_server)
+    yield moto_server
+    _moto_reset(moto_server)
 
 
 @pytest.fixture
@@ -93,6 +106,7 @@ def test_guest_drops_a_photo_from_the_page_on_s3(
     browser_context,
     phone,
     live_server,
+    fresh_moto_server,
     s3_storage_server,
     settings,
     django_user_model,
