@@ -217,3 +217,27 @@ def test_two_crew_ticking_the_same_item_at_once_keep_one_tick():
         t.join()
     assert sorted(results) == [False] * 5 + [True]
     assert AuditEvent.objects.filter(action="crew.checklist_item.completed").count() == 1
+
+
+@pytest.mark.django_db
+def test_ready_column_keeps_the_booking_list_query_count_flat(client, django_user_model):
+    from django.test.utils import CaptureQueriesContext
+
+    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            a = factories.CrewAssignmentFactory()
+            for item in checklist(a.booking, pre=3, post=2):
+                checklist_item_complete(item, member=a.member)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("admin:bookings_booking_changelist")).status_code == 200
+        return len(ctx.captured_queries)
+
+    add(3)
+    few = count()
+    add(20)
+    assert count() == few

@@ -439,3 +439,21 @@ class TestUpcomingCharters:
         opened = member_client.get(link, follow=True)
         assert opened.status_code == 200
         assert later.booking.guest_name in opened.content.decode()
+
+
+class TestCancelledCharter:
+    def test_page_says_cancelled_and_offers_no_changes(self, member_client, assignment):
+        checklist(assignment.booking, pre=1)
+        from bookings.models import Booking
+
+        Booking.objects.filter(pk=assignment.booking_id).update(status="cancelled")
+        body = member_client.get(url("event", assignment.booking_id)).content.decode()
+        assert "CANCELLED" in body and "This charter was cancelled." in body
+        assert "Accept</button>" not in body
+        assert url("expense_create", assignment.booking_id) not in body
+        assert url("photo_upload", assignment.booking_id) not in body
+        response = member_client.post(
+            url("expense_create", assignment.booking_id), {"kind": "supplies", "amount": "5"}
+        )
+        assert response.status_code == 302
+        assert not Expense.objects.exists()
