@@ -186,6 +186,7 @@ def guest_page_publish(
     booking: Booking,
     *,
     force: bool = False,
+    actor: Any = None,
     invalidator: CdnInvalidator | None = None,
 ) -> PublishOutcome:
     """Make the published page match the booking: upload it and invalidate the CDN if it changed.
@@ -193,7 +194,8 @@ def guest_page_publish(
     Idempotent: when the rendered page's SHA-256 equals the stored hash nothing is written
     and nothing is invalidated (``force`` re-uploads and invalidates anyway). The hash is
     stored only after both the upload and the invalidation succeeded, so a retry after a
-    failure in between repeats them. Raises ``TransientError`` / ``PermanentError``.
+    failure in between repeats them. One audit row per upload (published, withdrawn, or
+    republished when forced). Raises ``TransientError`` / ``PermanentError``.
     """
     page, _ = GuestPage.objects.get_or_create(booking=booking)
     page.booking = booking
@@ -236,11 +238,13 @@ def guest_page_publish(
         page.public_url = guest_page_public_url(page)
         page.status = status
         page.save(update_fields=["content_hash", "published_at", "public_url", "status"])
+        action = "published" if booking.is_live else "withdrawn"
         audit_log(
-            f"guestpages.guest_page.{'published' if booking.is_live else 'withdrawn'}",
+            f"guestpages.guest_page.{'republished' if force else action}",
             page,
+            actor=actor,
             booking=booking,
-            data={"hash": digest, "invalidation": invalidation_id, "forced": force},
+            data={"hash": digest, "invalidation": invalidation_id, "status": status},
         )
     return PublishOutcome(page=page, uploaded=True, invalidation_id=invalidation_id)
 
@@ -253,15 +257,7 @@ def guest_page_republish(booking: Booking, *, actor: Any = None) -> PublishOutco
     """
     if not booking.is_live and not GuestPage.objects.filter(booking=booking).exists():
         raise PermanentError("This booking is not confirmed and never had a guest page.")
-    outcome = guest_page_publish(booking, force=True)
-    audit_log(
-        "guestpages.guest_page.republished",
-        outcome.page,
-        actor=actor,
-        booking=booking,
-        data={"hash": outcome.page.content_hash, "invalidation": outcome.invalidation_id},
-    )
-    return outcome
+    return guest_page_publish(booking, force=True, actor=actor)
 
 
 class GuestPageTarget:

@@ -210,3 +210,26 @@ def test_a_retry_of_the_same_version_reuses_the_invalidation_reference(guest_s3)
     guest_page_publish(booking, invalidator=recording)
     (_, first), (_, second) = recording.calls
     assert first == second  # CloudFront answers a repeated CallerReference with the same one
+
+
+def test_each_upload_leaves_one_audit_row(guest_s3, staff_user):
+    from charterops.models import AuditEvent
+
+    booking = BookingFactory()
+    guest_page_publish(booking)
+    guest_page_publish(booking)  # unchanged: no upload, no row
+    guest_page_republish(booking, actor=staff_user)
+    booking.status = "cancelled"
+    booking.save()
+    guest_page_publish(booking)
+
+    rows = list(
+        AuditEvent.objects.filter(booking=booking, action__startswith="guestpages.")
+        .order_by("id")
+        .values_list("action", "actor_label")
+    )
+    assert rows == [
+        ("guestpages.guest_page.published", "system"),
+        ("guestpages.guest_page.republished", staff_user.username),
+        ("guestpages.guest_page.withdrawn", "system"),
+    ]
