@@ -181,6 +181,7 @@ class ExpenseAdmin(ExpenseApprovalMixin, admin.ModelAdmin):
         "amount",
         "miles",
         "note",
+        "receipt_link",
         "approved",
         "approved_by",
         "created_at",

@@ -140,6 +140,17 @@ class ExpenseApprovalMixin:
     def approved(self, obj) -> bool:
         return obj.approved_at is not None
 
+    @admin.display(description="receipt")
+    def receipt_link(self, obj) -> str:
+        if not obj.receipt_key:
+            return "—"
+        from .models import Photo
+
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">view</a>',
+            photo_view_url(Photo(key=obj.receipt_key)),
+        )
+
     @admin.action(description="Approve selected expenses", permissions=["change"])
     def approve_expenses(self, request, queryset):
         approved = sum(expense_approve(e, actor=request.user) for e in queryset)

@@ -198,6 +198,11 @@ class TestAdmin:
         assert "Approved 2 expense(s)." in response.content.decode()
         assert Expense.objects.filter(approved_at__isnull=False).count() == 2
 
+    def test_expense_list_links_the_receipt_through_an_expiring_url(self, admin_client):
+        factories.ExpenseFactory(receipt_key="photos/1/crew/m1-abc-receipt.jpg")
+        body = admin_client.get(reverse("admin:crew_expense_changelist")).content.decode()
+        assert "/uploads/photo/" in body
+
     def test_crew_pay_export_downloads_csv_and_shows_a_table(self, admin_client):
         booking = _charter(1)
         factories.CrewAssignmentFactory(booking=booking, member__name="Ana Reyes", pay=200)
