@@ -150,16 +150,20 @@ class Booking(models.Model):
         return timezone.localtime(self.end)
 
     def clean(self) -> None:
+        """The rules a person can fix, checked in Python; the database constraints back them up."""
         super().clean()
-        if self.boat_id and self.party_size and self.party_size > self.boat.capacity:
-            raise ValidationError(
-                {
-                    "party_size": (
-                        f"{self.boat} carries at most {self.boat.capacity} guests; "
-                        f"this party has {self.party_size}."
-                    )
-                }
+        errors: dict[str, str] = {}
+        if self.start and self.end and self.end <= self.start:
+            errors["end"] = "The charter must end after it starts."
+        if self.party_size is not None and self.party_size < 1:
+            errors["party_size"] = "The party must have at least one guest."
+        elif self.boat_id and self.party_size and self.party_size > self.boat.capacity:
+            errors["party_size"] = (
+                f"{self.boat} carries at most {self.boat.capacity} guests; "
+                f"this party has {self.party_size}."
             )
+        if errors:
+            raise ValidationError(errors)
 
 
 class WebhookDelivery(models.Model):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from charterops.audit import audit_log
@@ -44,9 +45,9 @@ def booking_create(*, actor: Any = None, via: str = "admin", **fields: Any) -> B
     Raises ``django.core.exceptions.ValidationError`` naming each bad field.
     """
     booking = Booking(**fields)
-    booking.full_clean()
+    _validate(booking)
     with transaction.atomic():
-        booking.save()
+        _save(booking)
         audit_log("bookings.booking.created", booking, actor=actor, data={"via": via})
         booking_fanout_request(booking)
     return booking
@@ -61,15 +62,21 @@ def booking_update(
     Idempotent: the same changes a second time change nothing and enqueue nothing.
     """
     with transaction.atomic():
-        locked = Booking.objects.select_for_update().select_related("boat").get(pk=booking.pk)
+        # Lock the booking row only: FOR UPDATE over the join would lock the boat too, and
+        # every other booking of that boat would queue behind this one.
+        locked = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("boat")
+            .get(pk=booking.pk)
+        )
         material = {k: v for k, v in changes.items() if k in Booking.MATERIAL_FIELDS or k == "boat"}
         diff = _material_changes(locked, material)
         for field, value in changes.items():
             setattr(locked, field, value)
-        locked.full_clean()
+        _validate(locked)
         if diff:
             locked.version = locked.version + 1
-        locked.save()
+        _save(locked)
         if diff:
             action = "bookings.booking.updated"
             if "status" in diff:
@@ -104,6 +111,24 @@ def booking_touch(
     audit_log(f"bookings.booking.{reason}", booking, actor=actor, data=data or {})
     booking_fanout_request(booking)
     return booking.version
+
+
+def _validate(booking: Booking) -> None:
+    """Field and business rules in Python; uniqueness and constraints are left to the database
+    (each would cost a query here) and come back from ``_save`` as a ValidationError."""
+    booking.full_clean(validate_unique=False, validate_constraints=False)
+
+
+def _save(booking: Booking) -> None:
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        if "external_id" in str(exc) or "booking_unique_external_id" in str(exc):
+            raise ValidationError(
+                {"external_id": "A booking with this source and external id exists."}
+            ) from exc
+        raise ValidationError(f"The booking was refused by the database: {exc}") from exc
 
 
 def _copy_into(source: Booking, target: Booking) -> None:

@@ -53,18 +53,22 @@ def booking_fanout_request(booking: Booking, *, targets: list[str] | None = None
     names = targets or list(get_targets())
     existing = {s.target: s for s in TargetState.objects.filter(booking=booking, target__in=names)}
     stale: list[int] = []
-    for name in names:
-        state = existing.get(name)
-        if state is None:
-            state = TargetState.objects.create(
-                booking=booking,
-                target=name,
-                desired_version=booking.version,
-                status=Status.PENDING,
-                next_attempt_at=now,
-            )
-            stale.append(state.pk)
-            continue
+    missing = [name for name in names if name not in existing]
+    if missing:
+        created = TargetState.objects.bulk_create(
+            [
+                TargetState(
+                    booking=booking,
+                    target=name,
+                    desired_version=booking.version,
+                    status=Status.PENDING,
+                    next_attempt_at=now,
+                )
+                for name in missing
+            ]
+        )
+        stale.extend(state.pk for state in created)
+    for state in existing.values():
         if state.desired_version >= booking.version:  # failed rows wait for a staff retry
             continue
         # A running row keeps its status and lease; its worker sees the new version at the end.
