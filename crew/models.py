@@ -110,7 +110,7 @@ class ChecklistTemplateItem(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["template_id", "phase", "position", "id"]
+        ordering = ["template_id", "-phase", "position", "id"]  # pre- before post-charter
 
     def __str__(self) -> str:
         return self.text
@@ -134,7 +134,7 @@ class ChecklistItem(models.Model):
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["booking_id", "phase", "position", "id"]
+        ordering = ["booking_id", "-phase", "position", "id"]  # pre- before post-charter
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "template_item"],
