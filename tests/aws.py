@@ -5,11 +5,13 @@ Use as fixtures (they are re-exported by tests/conftest.py):
   boto3 clients inside the test (a client made outside the mock talks to real AWS).
 - ``moto_server``: a ThreadedMotoServer on 127.0.0.1 (random port); yields its URL. A browser
   can POST to presigned URLs pointing at it.
-- ``s3_storage``: switches CHARTEROPS_STORAGE to S3 (django-storages) on top of ``aws`` and
-  creates the buckets.
+- ``s3_storage``: switches CHARTEROPS_STORAGE to S3 (django-storages, guest pages through
+  ``GuestPageStorage`` as in settings) on top of ``aws`` and creates the buckets.
 """
 
 from __future__ import annotations
+
+import urllib.request
 
 import boto3
 import pytest
@@ -46,7 +48,7 @@ def _s3_storages(settings, endpoint_url: str | None) -> dict:
             "OPTIONS": {**common, "bucket_name": settings.PHOTOS_BUCKET},
         },
         "guestpages": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "guestpages.storage.GuestPageStorage",
             "OPTIONS": {
                 **common,
                 "bucket_name": settings.GUEST_PAGES_BUCKET,
@@ -96,8 +98,16 @@ def moto_server(monkeypatch, settings):
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    _moto_reset(url)  # moto's backends are shared by the whole process: start empty
     yield url
+    _moto_reset(url)
     server.stop()
+
+
+def _moto_reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 @pytest.fixture

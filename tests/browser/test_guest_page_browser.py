@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import urllib.request
 
 import boto3
 import pytest
@@ -12,7 +11,6 @@ from django.conf import settings as django_settings
 from crew.models import Photo
 from guestpages.publishing import guest_page_publish
 from tests.factories import BookingFactory, CrewAssignmentFactory, CrewMemberFactory
-from tests.guestpages.conftest import use_guest_page_storage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,18 +24,6 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
-
-
-def _moto_reset(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
-
-
-@pytest.fixture
-def fresh_moto_server(moto_server):
-    """moto's server keeps its buckets in process-wide state: start and leave it empty."""
-    _moto_reset(moto_server)
-    yield moto_server
-    _moto_reset(moto_server)
 
 
 @pytest.fixture
@@ -106,14 +92,12 @@ def test_guest_drops_a_photo_from_the_page_on_s3(
     browser_context,
     phone,
     live_server,
-    fresh_moto_server,
     s3_storage_server,
     settings,
     django_user_model,
     artifacts_dir,
     tmp_path,
 ):
-    use_guest_page_storage(settings)
     settings.SITE_URL = live_server.url
     settings.CHARTEROPS_GUEST_PAGE_ORIGIN = s3_storage_server  # the page's origin: the bucket
     settings.CLOUDFRONT_DISTRIBUTION_ID = ""

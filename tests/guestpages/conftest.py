@@ -6,20 +6,6 @@ import boto3
 import pytest
 
 
-def use_guest_page_storage(settings) -> None:
-    """Swap the shared fixtures' plain S3Storage for the guest-page subclass settings.py uses."""
-    from django.core.files.storage import storages
-
-    configured = dict(settings.STORAGES)
-    configured["guestpages"] = {
-        **configured["guestpages"],
-        "BACKEND": "guestpages.storage.GuestPageStorage",
-    }
-    settings.STORAGES = configured
-    storages._storages = {}
-    storages._backends = None
-
-
 def create_distribution(settings) -> str:
     """A CloudFront distribution in front of the guest-pages bucket (moto); returns its id."""
     cloudfront = boto3.client("cloudfront", region_name="us-east-1")
@@ -55,7 +41,6 @@ def create_distribution(settings) -> str:
 @pytest.fixture
 def guest_s3(s3_storage, settings):
     """Guest pages on (moto) S3 behind a (moto) CloudFront distribution, as in production."""
-    use_guest_page_storage(settings)
     settings.GUEST_PAGES_CUSTOM_DOMAIN = "queenofsandiego.com"
     settings.CLOUDFRONT_DISTRIBUTION_ID = create_distribution(settings)
     return settings.CLOUDFRONT_DISTRIBUTION_ID
