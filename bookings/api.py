@@ -19,6 +19,7 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 
+from charterops.fanout.lookup import target_state_data
 from charterops.models import TargetState
 
 from .intake import BookingIn, EventIn, InvalidPayload, booking_upsert_from_event
@@ -169,19 +170,7 @@ def booking_out(booking: Booking, *, fanout: bool = False) -> dict[str, Any]:
         "updated_at": booking.updated_at,
     }
     if fanout:
-        data["fanout"] = [
-            {
-                "target": s.target,
-                "status": s.status,
-                "synced_version": s.synced_version,
-                "desired_version": s.desired_version,
-                "attempts": s.attempts,
-                "last_error": s.last_error,
-                "external_ref": s.external_ref,
-                "last_synced_at": s.last_synced_at,
-            }
-            for s in booking.target_states.all()
-        ]
+        data["fanout"] = [target_state_data(s) for s in booking.target_states.all()]
     return data
 
 

@@ -152,3 +152,17 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     key = factory.LazyAttributeSequence(lambda o, n: f"photos/{o.booking.pk}/crew/p{n}.jpg")
     content_type = "image/jpeg"
     size = 1024
+
+
+def booking_fields(**overrides) -> dict:
+    """Keyword arguments for ``bookings.services.booking_create``: an unsaved booking's fields
+    (its boat is saved), so tests create bookings the way every entry point does."""
+    boat = overrides.pop("boat", None) or BoatFactory()
+    built = BookingFactory.build(boat=boat)
+    skip = {"id", "version", "created_at", "updated_at", "last_event_at"}
+    fields = {
+        f.name: getattr(built, f.name) for f in built._meta.concrete_fields if f.name not in skip
+    }
+    fields["boat"] = boat
+    fields.pop("boat_id", None)
+    return {**fields, **overrides}

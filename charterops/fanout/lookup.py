@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandError
 
 from bookings.models import Booking
+from charterops.models import TargetState
 
 
 def booking_lookup(ref: str) -> Booking:
@@ -22,25 +25,27 @@ def booking_lookup(ref: str) -> Booking:
     return booking
 
 
-def target_states_report(booking: Booking) -> dict:
-    """The booking's fan-out rows as plain data (what the admin shows)."""
+def target_state_data(state: TargetState) -> dict[str, Any]:
+    """One fan-out row as plain data: what the admin, the CLI and the API show of it."""
+    return {
+        "target": state.target,
+        "status": state.status,
+        "synced_version": state.synced_version,
+        "desired_version": state.desired_version,
+        "attempts": state.attempts,
+        "last_error": state.last_error,
+        "external_ref": state.external_ref,
+        "next_attempt_at": state.next_attempt_at,
+        "last_synced_at": state.last_synced_at,
+    }
+
+
+def target_states_report(booking: Booking) -> dict[str, Any]:
+    """The booking's fan-out rows as plain data (datetimes as objects: encode them for JSON)."""
     return {
         "booking": booking.pk,
         "reference": booking.reference,
         "status": booking.status,
         "version": booking.version,
-        "targets": [
-            {
-                "target": s.target,
-                "status": s.status,
-                "synced_version": s.synced_version,
-                "desired_version": s.desired_version,
-                "attempts": s.attempts,
-                "last_error": s.last_error,
-                "external_ref": s.external_ref,
-                "next_attempt_at": s.next_attempt_at.isoformat() if s.next_attempt_at else None,
-                "last_synced_at": s.last_synced_at.isoformat() if s.last_synced_at else None,
-            }
-            for s in booking.target_states.order_by("target")
-        ],
+        "targets": [target_state_data(s) for s in booking.target_states.order_by("target")],
     }

@@ -5,33 +5,21 @@ from django.core.exceptions import ValidationError
 
 from bookings.services import booking_cancel, booking_create, booking_update
 from charterops.models import AuditEvent
-from tests.factories import BoatFactory, BookingFactory
+from tests.factories import BookingFactory, booking_fields
 
 pytestmark = pytest.mark.django_db
 
 
-def _fields(**overrides):
-    built = BookingFactory.build(boat=BoatFactory())
-    fields = {
-        f.name: getattr(built, f.name)
-        for f in built._meta.concrete_fields
-        if f.name not in {"id", "version", "created_at", "updated_at", "last_event_at"}
-    }
-    fields["boat"] = built.boat
-    fields.update(overrides)
-    return fields
-
-
 def test_create_writes_version_one_and_an_audit_row(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     assert booking.version == 1
     assert AuditEvent.objects.filter(action="bookings.booking.created", booking=booking).exists()
 
 
 def test_create_refuses_invalid_input_and_writes_nothing():
     with pytest.raises(ValidationError) as exc:
-        booking_create(**_fields(party_size=40))
+        booking_create(**booking_fields(party_size=40))
     assert "party_size" in exc.value.message_dict
     assert not AuditEvent.objects.exists()
 

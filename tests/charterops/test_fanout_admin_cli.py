@@ -11,7 +11,7 @@ from django.urls import reverse
 from bookings.services import booking_create
 from charterops.fanout.targets import PermanentError, SyncResult
 from charterops.models import AuditEvent, TargetState
-from tests.factories import BoatFactory, BookingFactory
+from tests.factories import booking_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +42,8 @@ def admin_client(client, django_user_model):
 
 @pytest.fixture
 def synced_booking(flaky, django_capture_on_commit_callbacks):
-    built = BookingFactory.build(boat=BoatFactory())
-    fields = {
-        f.name: getattr(built, f.name)
-        for f in built._meta.concrete_fields
-        if f.name not in {"id", "version", "created_at", "updated_at", "last_event_at"}
-    }
-    fields["boat"] = built.boat
     with django_capture_on_commit_callbacks(execute=True):
-        return booking_create(**fields)
+        return booking_create(**booking_fields())
 
 
 def _action(client, action, booking, **extra):

@@ -15,7 +15,7 @@ from charterops.fanout import engine
 from charterops.fanout.errors import backoff_seconds, classify
 from charterops.fanout.targets import PermanentError, SyncResult, TransientError
 from charterops.models import AuditEvent, TargetState
-from tests.factories import BoatFactory, BookingFactory
+from tests.factories import BookingFactory, booking_fields
 
 pytestmark = pytest.mark.django_db
 TARGETS = ("calendar", "crew", "checklist", "guest_page")
@@ -42,17 +42,6 @@ def recorder(settings):
     return Recorder
 
 
-def _fields(**overrides):
-    built = BookingFactory.build(boat=BoatFactory())
-    fields = {
-        f.name: getattr(built, f.name)
-        for f in built._meta.concrete_fields
-        if f.name not in {"id", "version", "created_at", "updated_at", "last_event_at"}
-    }
-    fields["boat"] = built.boat
-    return {**fields, **overrides}
-
-
 def _states(booking):
     return {s.target: s for s in TargetState.objects.filter(booking=booking)}
 
@@ -67,7 +56,7 @@ def test_a_confirmed_booking_gets_one_pending_row_per_target_enqueued_on_commit(
         mock.patch.object(engine, "enqueue") as enqueue,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     assert len(callbacks) == 1
     states = _states(booking)
     assert set(states) == set(TARGETS)
@@ -84,7 +73,7 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        booking_create(**_fields())
+        booking_create(**booking_fields())
         raise RuntimeError("boom")
     assert callbacks == []
     enqueue.assert_not_called()
@@ -94,14 +83,14 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
 @pytest.mark.parametrize("status", ["inquiry", "pending"])
 def test_unconfirmed_bookings_do_not_fan_out(recorder, status, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields(status=status))
+        booking = booking_create(**booking_fields(status=status))
     assert not TargetState.objects.filter(booking=booking).exists()
     assert recorder.calls == []
 
 
 def test_confirming_an_inquiry_fans_it_out(recorder, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields(status="pending"))
+        booking = booking_create(**booking_fields(status="pending"))
         booking_update(booking, status="confirmed")
     assert {c[0] for c in recorder.calls} == set(TARGETS)
     assert all(s.status == "done" and s.synced_version == 2 for s in _states(booking).values())
@@ -111,7 +100,7 @@ def test_material_change_bumps_desired_version_non_material_does_not(
     recorder, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     recorder.calls.clear()
     with django_capture_on_commit_callbacks(execute=True):
         booking_update(booking, owner_payout="900.00")
@@ -126,7 +115,7 @@ def test_material_change_bumps_desired_version_non_material_does_not(
 
 def test_cancelling_unwinds_every_target(recorder, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
         recorder.calls.clear()
         booking_cancel(booking)
     assert sorted(c[0] for c in recorder.calls) == sorted(TARGETS)
@@ -138,7 +127,7 @@ def test_cancelling_a_booking_that_never_fanned_out_does_nothing(
     recorder, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields(status="inquiry"))
+        booking = booking_create(**booking_fields(status="inquiry"))
         booking_cancel(booking)
     assert recorder.calls == []
 
@@ -148,7 +137,7 @@ def test_cancelling_a_booking_that_never_fanned_out_does_nothing(
 
 def test_running_a_synced_row_again_changes_nothing(recorder, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     calls = len(recorder.calls)
     state = _states(booking)["calendar"]
     assert engine.target_state_run(state.pk).result == "noop"
@@ -157,7 +146,7 @@ def test_running_a_synced_row_again_changes_nothing(recorder, django_capture_on_
 
 def test_the_real_embedded_targets_are_idempotent(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     before = {
         "calendar": booking.calendar_entry.sequence,
         "checklist": booking.checklist_items.count(),
@@ -178,7 +167,7 @@ def test_one_failing_target_never_blocks_the_others(recorder, django_capture_on_
         "HTTP 403: share the calendar with the service account"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     states = _states(booking)
     assert states["calendar"].status == "failed"
     assert "share the calendar" in states["calendar"].last_error
@@ -191,7 +180,7 @@ def test_transient_failure_schedules_a_retry_with_backoff(
 ):
     recorder.fail["crew"] = TransientError("HTTP 503", retry_after=30)
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     crew = _states(booking)["crew"]
     assert crew.status == "retrying"
     assert crew.attempts == 1
@@ -209,7 +198,7 @@ def test_transient_failures_give_up_after_the_attempt_limit(
     settings.CHARTEROPS_FANOUT_MAX_ATTEMPTS = 3
     recorder.fail["crew"] = TransientError("HTTP 503")
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     crew = _states(booking)["crew"]
     assert engine.target_state_run(crew.pk).result == "retrying"
     assert engine.target_state_run(crew.pk).result == "failed"
@@ -222,7 +211,7 @@ def test_unexpected_exceptions_are_recorded_with_detail(
 ):
     recorder.fail["guest_page"] = KeyError("page_id")
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     row = _states(booking)["guest_page"]
     assert row.status == "retrying"
     assert "KeyError" in row.last_error
@@ -383,7 +372,7 @@ def test_retry_failed_puts_failed_rows_back_and_audits(
 ):
     recorder.fail["calendar"] = PermanentError("HTTP 403")
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     del recorder.fail["calendar"]
     with django_capture_on_commit_callbacks(execute=True):
         ids = engine.booking_fanout_retry(booking)
@@ -425,7 +414,7 @@ def test_requesting_the_same_version_twice_enqueues_nothing_new(
 ):
     recorder.fail["calendar"] = PermanentError("HTTP 403")
     with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(**_fields())
+        booking = booking_create(**booking_fields())
     with mock.patch.object(engine, "enqueue") as enqueue:
         assert engine.booking_fanout_request(booking) == []
     enqueue.assert_not_called()

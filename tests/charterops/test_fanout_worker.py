@@ -15,7 +15,7 @@ from bookings.services import booking_create
 from charterops.fanout import engine
 from charterops.fanout.fakes import FakeWorld
 from charterops.models import TargetState
-from tests.factories import BoatFactory, BookingFactory
+from tests.factories import booking_fields
 from tests.services import require_redis
 from tests.worker import CeleryWorker, database_url_for, point_app_at, purge_queue, wait_until
 
@@ -79,17 +79,6 @@ def start_worker(redis_url, world, settings):
     purge_queue(redis_url, queue)
 
 
-def _booking_fields():
-    built = BookingFactory.build(boat=BoatFactory())
-    fields = {
-        f.name: getattr(built, f.name)
-        for f in built._meta.concrete_fields
-        if f.name not in {"id", "version", "created_at", "updated_at", "last_event_at"}
-    }
-    fields["boat"] = built.boat
-    return fields
-
-
 def _all_done(booking) -> bool:
     rows = list(TargetState.objects.filter(booking=booking).values_list("status", flat=True))
     return len(rows) == len(TARGETS) and set(rows) == {"done"}
@@ -97,7 +86,7 @@ def _all_done(booking) -> bool:
 
 def test_a_booking_fans_out_to_every_target_on_a_real_worker(start_worker, world):
     worker = start_worker()
-    booking = booking_create(**_booking_fields())  # commits: the enqueue goes to Redis
+    booking = booking_create(**booking_fields())  # commits: the enqueue goes to Redis
     wait_until(
         lambda: _all_done(booking),
         timeout=30,
@@ -109,7 +98,7 @@ def test_a_booking_fans_out_to_every_target_on_a_real_worker(start_worker, world
 
 def test_a_target_failing_transiently_three_times_converges(start_worker, world):
     worker = start_worker(fake={"fail_transient": {"calendar": 3}})
-    booking = booking_create(**_booking_fields())
+    booking = booking_create(**booking_fields())
     wait_until(
         lambda: _all_done(booking),
         timeout=60,
@@ -128,7 +117,7 @@ def test_a_worker_killed_mid_task_is_replaced_and_nothing_is_duplicated(
     slow = {"effect_then_sleep": True, "latency": {**world.config["latency"], "calendar": 4}}
     env = {"CHARTEROPS_FANOUT_LEASE_SECONDS": "2"}
     first = start_worker(fake=slow, env=env)
-    booking = booking_create(**_booking_fields())
+    booking = booking_create(**booking_fields())
     # The calendar event exists outside, but the worker has not recorded it yet...
     wait_until(
         lambda: world.get("calendar", booking.pk, "creations") == 1,

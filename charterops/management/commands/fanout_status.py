@@ -3,6 +3,7 @@
 import json
 
 from django.core.management.base import BaseCommand
+from django.core.serializers.json import DjangoJSONEncoder
 
 from charterops.fanout.lookup import booking_lookup, target_states_report
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, booking, **options):
         report = target_states_report(booking_lookup(booking))
         if options["json"]:
-            self.stdout.write(json.dumps(report, indent=2))
+            self.stdout.write(json.dumps(report, indent=2, cls=DjangoJSONEncoder))
             return
         self.stdout.write(f"{report['reference']} ({report['status']}, v{report['version']})")
         for t in report["targets"]:
