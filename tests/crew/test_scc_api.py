@@ -154,7 +154,7 @@ def test_creating_through_the_api_tells_the_crew(
                     "end": "2026-12-12T10:00:00-08:00",
                 }
             },
-            "__all__",
+            "end",  # the model names the field that breaks the rule
         ),
     ],
 )
