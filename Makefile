@@ -54,7 +54,7 @@ format: install
 
 # The production stack (see README): needs CELERY_BROKER_URL (Redis) and DATABASE_URL.
 worker: install
-	$(RUN) celery -A charterops worker --loglevel=INFO --pool=threads --concurrency=$${WORKER_CONCURRENCY:-32} $(if $(WORKER_QUEUES),-Q $(WORKER_QUEUES),)
+	DATABASE_POOL_MAX_SIZE=$${DATABASE_POOL_MAX_SIZE:-40} $(RUN) celery -A charterops worker --loglevel=INFO --pool=threads --concurrency=$${WORKER_CONCURRENCY:-32} $(if $(WORKER_QUEUES),-Q $(WORKER_QUEUES),)
 
 beat: install
 	$(RUN) celery -A charterops beat --loglevel=INFO --schedule=var/celerybeat-schedule

@@ -139,7 +139,12 @@ def main() -> None:
             fake=fake,
             queue=queue,
             concurrency=args.concurrency,
-            extra_env={"DATABASE_CONN_MAX_AGE": "60"},
+            # Run workers as production does: DEBUG off (no debug cursor, no query log).
+            extra_env={
+                "DATABASE_POOL_MAX_SIZE": str(args.concurrency + 4),
+                "DJANGO_DEBUG": "false",
+                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+            },
         ).start()
         for _ in range(args.workers)
     ]

@@ -98,8 +98,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _pool_size = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+    if _pool_size:
+        # psycopg's pool: Celery closes the connection after every task, which with a pool
+        # hands it back instead of dropping it (threads-pool workers would reconnect per task).
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(4, _pool_size),
+            "max_size": _pool_size,
+            "timeout": 30,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    else:
+        DATABASES["default"].setdefault(
+            "CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60)
+        )
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     _test_db = env.str("DATABASE_TEST_NAME", default="")
     if _test_db:
         DATABASES["default"]["TEST"] = {"NAME": _test_db}
