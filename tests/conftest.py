@@ -61,6 +61,14 @@ def booking(db):
 
 
 @pytest.fixture
+def admin_client(client, django_user_model):
+    """A client logged in as the superuser "boss" (replaces pytest-django's own admin_client,
+    so audit rows can be asserted by that username)."""
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
 def staff_user(db):
     from django.contrib.auth.models import Group
 

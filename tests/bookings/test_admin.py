@@ -15,13 +15,6 @@ from tests.factories import BoatFactory, BookingFactory, CrewAssignmentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("model", list(site._registry), ids=lambda m: m._meta.label)
 def test_every_registered_model_has_a_working_changelist(admin_client, model, booking):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

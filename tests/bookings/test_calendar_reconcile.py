@@ -195,13 +195,6 @@ def test_nightly_task_is_scheduled_and_records_findings_without_fixing(drifted, 
     assert all(kind == "insert" for kind, _ in fake.calls[calls_before:])  # nothing written
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
 def test_findings_are_listed_in_the_admin_and_fixed_from_there(
     drifted, fake, admin_client, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):

@@ -283,11 +283,6 @@ def test_query_count_does_not_grow_with_bookings(client, staff_token, django_ass
 
 
 # --- issuing: admin and command ------------------------------------------------------------------
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def test_admin_issues_a_token_and_shows_its_url(admin_client, settings):

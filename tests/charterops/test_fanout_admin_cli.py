@@ -35,12 +35,6 @@ def flaky(settings):
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("boss", "b@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
 def synced_booking(flaky, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         return booking_create(**booking_fields())

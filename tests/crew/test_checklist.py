@@ -111,12 +111,6 @@ class TestProgress:
 
 @pytest.mark.django_db
 class TestAdmin:
-    @pytest.fixture
-    def admin_client(self, client, django_user_model):
-        user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-        client.force_login(user)
-        return client
-
     def test_booking_list_shows_ready_and_booking_page_shows_progress(self, admin_client):
         ready = factories.CrewAssignmentFactory(booking__guest_name="Ready Guest")
         items = checklist(ready.booking, pre=2, post=1)

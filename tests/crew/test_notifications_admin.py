@@ -20,13 +20,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
 def change_form_data(response) -> dict[str, str]:
     """What the browser would post back unchanged: the main form and every inline formset."""
     data: dict[str, str] = {}
