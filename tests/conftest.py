@@ -9,7 +9,7 @@ import pytest
 
 from tests import factories
 from tests.aws import aws, moto_server, s3_storage, s3_storage_server  # noqa: F401  (fixtures)
-from tests.services import CHROMIUM_ARGS, chromium_path, require
+from tests.services import CHROMIUM_ARGS, PHONE, chromium_path, require
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +78,8 @@ def staff_user(db):
 
 
 @pytest.fixture
-def browser_context(live_server):
-    """A phone-or-desk-agnostic Playwright browser context on Debian's Chromium."""
+def chromium(live_server):
+    """Debian's Chromium driven by Playwright, one browser per test; contexts come from it."""
     path = chromium_path()
     require(path is not None, "Debian's chromium (apt-get install -y chromium)")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
@@ -87,11 +87,30 @@ def browser_context(live_server):
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url)
-        context.set_default_timeout(15_000)
-        yield context
-        context.close()
+        yield browser
         browser.close()
+
+
+def _context(browser, live_server, **options):
+    context = browser.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def browser_context(chromium, live_server):
+    """A desk-sized context: staff in the admin."""
+    context = _context(chromium, live_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone_context(chromium, live_server):
+    """A phone-sized context on the same browser: crew on the dock, guests opening a link."""
+    context = _context(chromium, live_server, **PHONE)
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -19,16 +19,9 @@ from django.core import mail
 from crew.models import ChecklistItem, CrewAssignment, Expense, Photo
 from crew.notifications import booking_crew_notify
 from tests import factories
-from tests.services import CHROMIUM_ARGS, chromium_path, require
+from tests.services import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 
 
 def tiny_png(width: int = 24, height: int = 16) -> bytes:
@@ -46,22 +39,6 @@ def tiny_png(width: int = 24, height: int = 16) -> bytes:
         + chunk(b"IDAT", zlib.compress(row * height))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture
-def chromium(live_server):
-    """Debian's Chromium, as in ``browser_context``; the test opens a phone and a desk context."""
-    import os
-
-    path = chromium_path()
-    require(path is not None, "Debian's chromium (apt-get install -y chromium)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _context(chromium, live_server, **options):

@@ -18,21 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-
-
-@pytest.fixture
-def phone(browser_context):
-    """A phone-sized context on the same browser (the fixture's own context is desk-sized)."""
-    context = browser_context.browser.new_context(**PHONE)
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
 
 
 def make_booking():
@@ -90,7 +75,7 @@ def staff_sees_the_photo(
 
 def test_guest_drops_a_photo_from_the_page_on_s3(
     browser_context,
-    phone,
+    phone_context,
     live_server,
     s3_storage_server,
     settings,
@@ -104,7 +89,7 @@ def test_guest_drops_a_photo_from_the_page_on_s3(
     booking = make_booking()
     published = guest_page_publish(booking).page
 
-    page = phone.new_page()
+    page = phone_context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     # The bucket is private (CloudFront reads it through origin access control in production);
@@ -139,7 +124,13 @@ def test_guest_drops_a_photo_from_the_page_on_s3(
 
 
 def test_guest_drops_a_photo_on_the_embedded_default(
-    browser_context, phone, live_server, settings, django_user_model, artifacts_dir, tmp_path
+    browser_context,
+    phone_context,
+    live_server,
+    settings,
+    django_user_model,
+    artifacts_dir,
+    tmp_path,
 ):
     settings.SITE_URL = live_server.url
     settings.CHARTEROPS_GUEST_PAGE_ORIGIN = live_server.url
@@ -147,7 +138,7 @@ def test_guest_drops_a_photo_on_the_embedded_default(
     published = guest_page_publish(booking).page
     assert published.public_url == f"{live_server.url}/g/{published.page_id}"
 
-    page = phone.new_page()
+    page = phone_context.new_page()
     page.goto(published.public_url)
     assert "BS-4821937" in page.locator("header").inner_text()
     drop_a_photo(page, tmp_path)
@@ -164,14 +155,14 @@ def test_guest_drops_a_photo_on_the_embedded_default(
     )
 
 
-def test_the_page_shows_why_the_drop_is_closed(phone, live_server, settings):
+def test_the_page_shows_why_the_drop_is_closed(phone_context, live_server, settings):
     settings.SITE_URL = live_server.url
     settings.CHARTEROPS_GUEST_PAGE_ORIGIN = live_server.url
     booking = make_booking()
     published = guest_page_publish(booking).page
     type(booking).objects.filter(pk=booking.pk).update(status="pending")  # page not re-rendered
 
-    page = phone.new_page()
+    page = phone_context.new_page()
     page.goto(published.public_url)
     page.set_input_files(
         "#photo-input", files=[{"name": "a.png", "mimeType": "image/png", "buffer": PNG}]
