@@ -94,51 +94,34 @@ class ChecklistItemInline(admin.TabularInline):
     ordering = ["-phase", "position"]  # "pre" sorts after "post": descending puts it first
 
 
-class NotificationInline(admin.TabularInline):
+class _NotificationLogInline(admin.TabularInline):
+    """Notifications as a read-only log: written by the system, never edited by staff."""
+
     model = Notification
     extra = 0
     can_delete = False
-    fields = [
-        "created_at",
-        "member",
-        "kind",
-        "channel",
-        "booking_version",
-        "status",
-        "provider_message_id",
-        "error",
-    ]
-    readonly_fields = fields
+    #: the columns both pages show after the time and the member or the booking
+    columns = ["kind", "channel", "booking_version", "status", "provider_message_id", "error"]
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class NotificationInline(_NotificationLogInline):
+    """On the booking page: who was told what."""
+
+    fields = readonly_fields = ["created_at", "member", *_NotificationLogInline.columns]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member")
 
 
-class MemberNotificationInline(admin.TabularInline):
+class MemberNotificationInline(_NotificationLogInline):
     """The member's messages, newest first: what they were told, how, and whether it arrived."""
 
-    model = Notification
-    extra = 0
-    can_delete = False
+    fields = readonly_fields = ["created_at", "booking", *_NotificationLogInline.columns]
     max_num = 0
-    fields = [
-        "created_at",
-        "booking",
-        "kind",
-        "channel",
-        "booking_version",
-        "status",
-        "provider_message_id",
-        "error",
-    ]
-    readonly_fields = fields
     verbose_name_plural = "notifications"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("booking__boat")
