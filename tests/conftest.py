@@ -61,9 +61,9 @@ def booking(db):
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    """A client logged in as the superuser "boss" (replaces pytest-django's own admin_client,
-    so audit rows can be asserted by that username)."""
+def superuser_client(client, django_user_model):
+    """A client logged in as the superuser "boss" (audit rows are asserted by that username;
+    pytest-django's own ``admin_client`` logs in as "admin")."""
     client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pw"))
     return client
 

@@ -16,14 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("model", list(site._registry), ids=lambda m: m._meta.label)
-def test_every_registered_model_has_a_working_changelist(admin_client, model, booking):
+def test_every_registered_model_has_a_working_changelist(superuser_client, model, booking):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    assert admin_client.get(url).status_code == 200
+    assert superuser_client.get(url).status_code == 200
 
 
-def test_booking_change_page_renders_with_inlines(admin_client, booking):
+def test_booking_change_page_renders_with_inlines(superuser_client, booking):
     CrewAssignmentFactory(booking=booking)
-    response = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+    response = superuser_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
     assert response.status_code == 200
     assert b"Crew assignments" in response.content
 
@@ -35,28 +35,28 @@ def _changelist_queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_booking_changelist_query_count_does_not_grow_with_bookings(admin_client):
+def test_booking_changelist_query_count_does_not_grow_with_bookings(superuser_client):
     boat = BoatFactory()
     for _ in range(5):
         CrewAssignmentFactory(booking=BookingFactory(boat=boat))
-    five = _changelist_queries(admin_client)
+    five = _changelist_queries(superuser_client)
     for _ in range(45):
         CrewAssignmentFactory(booking=BookingFactory(boat=boat))
-    fifty = _changelist_queries(admin_client)
+    fifty = _changelist_queries(superuser_client)
     assert five == fifty
     assert fifty <= 12
 
 
-def test_booking_changelist_filters_and_search(admin_client):
+def test_booking_changelist_filters_and_search(superuser_client):
     past = BookingFactory(guest_name="Old Guest")
     past.start -= timedelta(days=30)
     past.end -= timedelta(days=30)
     past.save()
     BookingFactory(guest_name="Ana Ruiz", external_id="BS-4821937")
     url = reverse("admin:bookings_booking_changelist")
-    upcoming = admin_client.get(url, {"when": "upcoming"}).context["cl"].result_list
+    upcoming = superuser_client.get(url, {"when": "upcoming"}).context["cl"].result_list
     assert [b.guest_name for b in upcoming] == ["Ana Ruiz"]
-    found = admin_client.get(url, {"q": "4821937"}).context["cl"].result_list
+    found = superuser_client.get(url, {"q": "4821937"}).context["cl"].result_list
     assert [b.guest_name for b in found] == ["Ana Ruiz"]
 
 
@@ -92,10 +92,10 @@ def _form_data(client, boat, **overrides):
     return data
 
 
-def test_adding_a_booking_in_the_admin_goes_through_the_domain_function(admin_client):
+def test_adding_a_booking_in_the_admin_goes_through_the_domain_function(superuser_client):
     boat = BoatFactory(capacity=8)
-    response = admin_client.post(
-        reverse("admin:bookings_booking_add"), _form_data(admin_client, boat)
+    response = superuser_client.post(
+        reverse("admin:bookings_booking_add"), _form_data(superuser_client, boat)
     )
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     booking = Booking.objects.get()
@@ -111,20 +111,20 @@ def test_adding_a_booking_in_the_admin_goes_through_the_domain_function(admin_cl
     }
 
 
-def test_overfull_party_is_a_clear_form_error_not_a_500(admin_client):
+def test_overfull_party_is_a_clear_form_error_not_a_500(superuser_client):
     boat = BoatFactory(capacity=4)
-    response = admin_client.post(
-        reverse("admin:bookings_booking_add"), _form_data(admin_client, boat, party_size="9")
+    response = superuser_client.post(
+        reverse("admin:bookings_booking_add"), _form_data(superuser_client, boat, party_size="9")
     )
     assert response.status_code == 200
     assert "carries at most 4 guests" in response.content.decode()
     assert not Booking.objects.exists()
 
 
-def test_end_before_start_is_a_clear_form_error(admin_client):
+def test_end_before_start_is_a_clear_form_error(superuser_client):
     boat = BoatFactory()
-    response = admin_client.post(
-        reverse("admin:bookings_booking_add"), _form_data(admin_client, boat, end_1="09:00:00")
+    response = superuser_client.post(
+        reverse("admin:bookings_booking_add"), _form_data(superuser_client, boat, end_1="09:00:00")
     )
     assert response.status_code == 200
     assert "must end after it starts" in response.content.decode()

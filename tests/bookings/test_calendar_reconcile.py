@@ -196,18 +196,22 @@ def test_nightly_task_is_scheduled_and_records_findings_without_fixing(drifted, 
 
 
 def test_findings_are_listed_in_the_admin_and_fixed_from_there(
-    drifted, fake, admin_client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+    drifted,
+    fake,
+    superuser_client,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
 ):
     calendar_reconcile_task()
     url = reverse("admin:bookings_calendardrift_changelist")
     with django_assert_max_num_queries(12):
-        listing = admin_client.get(url + "?open=yes")
+        listing = superuser_client.get(url + "?open=yes")
     assert listing.status_code == 200
     assert f"{drifted['missing'].reference} has no calendar event" in listing.content.decode()
 
     ids = list(CalendarDrift.objects.values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
+        response = superuser_client.post(
             url, {"action": "fix_findings", "_selected_action": ids}, follow=True
         )
     assert "Re-synced 4 booking(s), deleted 2 event(s)." in response.content.decode()

@@ -285,26 +285,28 @@ def test_query_count_does_not_grow_with_bookings(client, staff_token, django_ass
 # --- issuing: admin and command ------------------------------------------------------------------
 
 
-def test_admin_issues_a_token_and_shows_its_url(admin_client, settings):
+def test_admin_issues_a_token_and_shows_its_url(superuser_client, settings):
     settings.SITE_URL = "https://ops.example.com"
     boat = BoatFactory()
-    response = admin_client.post(
+    response = superuser_client.post(
         reverse("admin:bookings_calendarfeedtoken_add"), {"user": "", "boat": boat.pk}, follow=True
     )
     token = CalendarFeedToken.objects.get()
     url = f"https://ops.example.com/calendar/{token.token}.ics"
     assert url in response.content.decode()  # the success message
     assert len(token.token) >= 32
-    listing = admin_client.get(reverse("admin:bookings_calendarfeedtoken_changelist"))
+    listing = superuser_client.get(reverse("admin:bookings_calendarfeedtoken_changelist"))
     assert url in listing.content.decode()
-    change = admin_client.get(reverse("admin:bookings_calendarfeedtoken_change", args=[token.pk]))
+    change = superuser_client.get(
+        reverse("admin:bookings_calendarfeedtoken_change", args=[token.pk])
+    )
     assert url in change.content.decode()
 
 
-def test_admin_revoke_action_turns_the_feed_off(admin_client, client, staff_token):
+def test_admin_revoke_action_turns_the_feed_off(superuser_client, client, staff_token):
     from charterops.models import AuditEvent
 
-    response = admin_client.post(
+    response = superuser_client.post(
         reverse("admin:bookings_calendarfeedtoken_changelist"),
         {"action": "revoke_tokens", "_selected_action": [staff_token.pk]},
         follow=True,

@@ -48,15 +48,15 @@ def _action(client, action, booking, **extra):
     )
 
 
-def test_booking_list_shows_a_badge_per_target_with_the_reason(admin_client, synced_booking):
-    html = admin_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
+def test_booking_list_shows_a_badge_per_target_with_the_reason(superuser_client, synced_booking):
+    html = superuser_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
     assert html.count("co-badge co-done") == 3
     assert "co-badge co-failed" in html
     assert "calendar not shared with the service account" in html  # the badge's title
 
 
-def test_booking_page_shows_rows_with_errors_and_attempts(admin_client, synced_booking):
-    html = admin_client.get(
+def test_booking_page_shows_rows_with_errors_and_attempts(superuser_client, synced_booking):
+    html = superuser_client.get(
         reverse("admin:bookings_booking_change", args=[synced_booking.pk])
     ).content.decode()
     assert "Fan-out targets" in html or "fan-out targets" in html
@@ -64,11 +64,11 @@ def test_booking_page_shows_rows_with_errors_and_attempts(admin_client, synced_b
 
 
 def test_retry_failed_targets_turns_the_red_badge_green(
-    admin_client, synced_booking, flaky, django_capture_on_commit_callbacks
+    superuser_client, synced_booking, flaky, django_capture_on_commit_callbacks
 ):
     flaky.broken.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = _action(admin_client, "retry_failed", synced_booking)
+        response = _action(superuser_client, "retry_failed", synced_booking)
     assert "Re-queued 1 failed target" in response.content.decode()
     assert set(synced_booking.target_states.values_list("status", flat=True)) == {"done"}
     assert AuditEvent.objects.filter(
@@ -77,25 +77,25 @@ def test_retry_failed_targets_turns_the_red_badge_green(
 
 
 def test_sync_now_re_runs_every_target(
-    admin_client, synced_booking, flaky, django_capture_on_commit_callbacks
+    superuser_client, synced_booking, flaky, django_capture_on_commit_callbacks
 ):
     flaky.broken.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        _action(admin_client, "sync_now", synced_booking)
+        _action(superuser_client, "sync_now", synced_booking)
     rows = synced_booking.target_states.all()
     assert {r.status for r in rows} == {"done"}
     assert AuditEvent.objects.filter(action="charterops.fanout.sync_now").exists()
 
 
 def test_cancel_asks_for_confirmation_then_unwinds(
-    admin_client, synced_booking, django_capture_on_commit_callbacks
+    superuser_client, synced_booking, django_capture_on_commit_callbacks
 ):
-    response = _action(admin_client, "cancel_bookings", synced_booking)
+    response = _action(superuser_client, "cancel_bookings", synced_booking)
     assert "Cancel bookings?" in response.content.decode()
     synced_booking.refresh_from_db()
     assert synced_booking.status == "confirmed"
     with django_capture_on_commit_callbacks(execute=True):
-        response = _action(admin_client, "cancel_bookings", synced_booking, confirmed="yes")
+        response = _action(superuser_client, "cancel_bookings", synced_booking, confirmed="yes")
     assert "Cancelled 1 booking" in response.content.decode()
     synced_booking.refresh_from_db()
     assert synced_booking.status == "cancelled"
@@ -105,19 +105,19 @@ def test_cancel_asks_for_confirmation_then_unwinds(
     ).exists()
 
 
-def test_attention_list_shows_failed_targets_across_bookings(admin_client, synced_booking):
+def test_attention_list_shows_failed_targets_across_bookings(superuser_client, synced_booking):
     url = reverse("admin:charterops_targetstate_changelist")
-    rows = admin_client.get(url, {"attention": "all"}).context["cl"].result_list
+    rows = superuser_client.get(url, {"attention": "all"}).context["cl"].result_list
     assert [(r.booking_id, r.target) for r in rows] == [(synced_booking.pk, "calendar")]
 
 
 def test_attention_list_retry_action(
-    admin_client, synced_booking, flaky, django_capture_on_commit_callbacks
+    superuser_client, synced_booking, flaky, django_capture_on_commit_callbacks
 ):
     flaky.broken.clear()
     row = synced_booking.target_states.get(target="calendar")
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(
+        superuser_client.post(
             reverse("admin:charterops_targetstate_changelist"),
             {"action": "retry_rows", "_selected_action": [row.pk]},
         )

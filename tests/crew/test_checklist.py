@@ -111,27 +111,27 @@ class TestProgress:
 
 @pytest.mark.django_db
 class TestAdmin:
-    def test_booking_list_shows_ready_and_booking_page_shows_progress(self, admin_client):
+    def test_booking_list_shows_ready_and_booking_page_shows_progress(self, superuser_client):
         ready = factories.CrewAssignmentFactory(booking__guest_name="Ready Guest")
         items = checklist(ready.booking, pre=2, post=1)
         for item in items[:2]:
             checklist_item_complete(item, member=ready.member)
         not_ready = factories.CrewAssignmentFactory(booking__guest_name="Late Guest")
         checklist(not_ready.booking, pre=2)
-        response = admin_client.get(reverse("admin:bookings_booking_changelist"))
+        response = superuser_client.get(reverse("admin:bookings_booking_changelist"))
         result = {b.pk: b for b in response.context["cl"].result_list}
         assert checklist_progress(result[ready.booking_id]).ready
         assert not checklist_progress(result[not_ready.booking_id]).ready
         body = response.content.decode()
         assert "column-checklist_ready" in body and 'alt="True"' in body
-        page = admin_client.get(
+        page = superuser_client.get(
             reverse("admin:bookings_booking_change", args=[ready.booking_id])
         ).content.decode()
         assert 'data-checklist-progress="2/3"' in page
         assert "READY" in page
 
     def test_booking_page_shows_the_photo_gallery_with_expiring_urls(
-        self, admin_client, s3_storage, settings
+        self, superuser_client, s3_storage, settings
     ):
         import boto3
 
@@ -140,7 +140,7 @@ class TestAdmin:
         boto3.client("s3", region_name=settings.AWS_REGION).put_object(
             Bucket=settings.PHOTOS_BUCKET, Key=photo.key, Body=b"x", ContentType="image/jpeg"
         )
-        page = admin_client.get(
+        page = superuser_client.get(
             reverse("admin:bookings_booking_change", args=[a.booking_id])
         ).content.decode()
         assert photo.key in page and "X-Amz-Expires=" in page

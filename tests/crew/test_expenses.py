@@ -181,9 +181,9 @@ class TestMoney:
 
 
 class TestAdmin:
-    def test_approve_action(self, admin_client):
+    def test_approve_action(self, superuser_client):
         expenses = [factories.ExpenseFactory(), factories.ExpenseFactory()]
-        response = admin_client.post(
+        response = superuser_client.post(
             reverse("admin:crew_expense_changelist"),
             {"action": "approve_expenses", "_selected_action": [e.pk for e in expenses]},
             follow=True,
@@ -191,30 +191,30 @@ class TestAdmin:
         assert "Approved 2 expense(s)." in response.content.decode()
         assert Expense.objects.filter(approved_at__isnull=False).count() == 2
 
-    def test_expense_list_links_the_receipt_through_an_expiring_url(self, admin_client):
+    def test_expense_list_links_the_receipt_through_an_expiring_url(self, superuser_client):
         factories.ExpenseFactory(receipt_key="photos/1/crew/m1-abc-receipt.jpg")
-        body = admin_client.get(reverse("admin:crew_expense_changelist")).content.decode()
+        body = superuser_client.get(reverse("admin:crew_expense_changelist")).content.decode()
         assert "/uploads/photo/" in body
 
-    def test_crew_pay_export_downloads_csv_and_shows_a_table(self, admin_client):
+    def test_crew_pay_export_downloads_csv_and_shows_a_table(self, superuser_client):
         booking = _charter(1)
         factories.CrewAssignmentFactory(booking=booking, member__name="Ana Reyes", pay=200)
         day = timezone.localdate(booking.start).isoformat()
         page_url = reverse("admin:crew_expense_crew_pay")
-        page = admin_client.get(page_url, {"start": day, "end": day})
+        page = superuser_client.get(page_url, {"start": day, "end": day})
         assert page.status_code == 200
         assert "Ana Reyes" in page.content.decode() and "$200.00" in page.content.decode()
-        download = admin_client.get(page_url, {"start": day, "end": day, "format": "csv"})
+        download = superuser_client.get(page_url, {"start": day, "end": day, "format": "csv"})
         assert download["Content-Type"].startswith("text/csv")
         assert f"crew-pay-{day}-to-{day}.csv" in download["Content-Disposition"]
         assert "Ana Reyes" in download.content.decode()
         assert (
             "Crew pay summary"
-            in admin_client.get(reverse("admin:crew_expense_changelist")).content.decode()
+            in superuser_client.get(reverse("admin:crew_expense_changelist")).content.decode()
         )
 
-    def test_crew_pay_export_refuses_a_backwards_range(self, admin_client):
-        response = admin_client.get(
+    def test_crew_pay_export_refuses_a_backwards_range(self, superuser_client):
+        response = superuser_client.get(
             reverse("admin:crew_expense_crew_pay"), {"start": "2026-12-10", "end": "2026-12-01"}
         )
         assert "The end date is before the start date." in response.content.decode()
@@ -224,11 +224,11 @@ class TestAdmin:
         client.force_login(user)
         assert client.get(reverse("admin:crew_expense_crew_pay")).status_code == 403
 
-    def test_booking_page_shows_money_summary(self, admin_client, staff_user):
+    def test_booking_page_shows_money_summary(self, superuser_client, staff_user):
         booking = _charter(1, owner_payout="900.00")
         a = factories.CrewAssignmentFactory(booking=booking, pay=300)
         expense_approve(expense_record(a, kind="supplies", amount="50"), actor=staff_user)
-        body = admin_client.get(
+        body = superuser_client.get(
             reverse("admin:bookings_booking_change", args=[booking.pk])
         ).content.decode()
         assert 'data-margin="550.00"' in body

@@ -56,7 +56,7 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def test_the_member_page_lists_their_notifications(admin_client, django_assert_max_num_queries):
+def test_the_member_page_lists_their_notifications(superuser_client, django_assert_max_num_queries):
     member = factories.CrewMemberFactory(name="Cora Captain")
     for _ in range(3):
         factories.NotificationFactory(member=member, provider_message_id="ses-0001")
@@ -64,7 +64,7 @@ def test_the_member_page_lists_their_notifications(admin_client, django_assert_m
     url = reverse("admin:crew_crewmember_change", args=[member.pk])
 
     with django_assert_max_num_queries(15):
-        response = admin_client.get(url)
+        response = superuser_client.get(url)
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -72,17 +72,19 @@ def test_the_member_page_lists_their_notifications(admin_client, django_assert_m
     assert body.count("New charter") >= 4
 
 
-def test_the_booking_page_shows_each_notification_with_its_provider_id(admin_client):
+def test_the_booking_page_shows_each_notification_with_its_provider_id(superuser_client):
     note = factories.NotificationFactory(provider_message_id="ses-0002")
-    response = admin_client.get(reverse("admin:bookings_booking_change", args=[note.booking_id]))
+    response = superuser_client.get(
+        reverse("admin:bookings_booking_change", args=[note.booking_id])
+    )
     assert "ses-0002" in response.content.decode()
 
 
-def test_revoking_a_members_links_from_the_member_list(admin_client, client):
+def test_revoking_a_members_links_from_the_member_list(superuser_client, client):
     assignment = factories.CrewAssignmentFactory()
     parts = urlsplit(crew_magic_link(assignment))
 
-    response = admin_client.post(
+    response = superuser_client.post(
         reverse("admin:crew_crewmember_changelist"),
         {"action": "revoke_links", ACTION_CHECKBOX_NAME: [assignment.member_id]},
         follow=True,
@@ -90,16 +92,16 @@ def test_revoking_a_members_links_from_the_member_list(admin_client, client):
 
     assert "Revoked 1 link(s) of 1 member(s)." in messages_of(response)
     assert AuditEvent.objects.filter(action="crew.magic_links.revoked").count() == 1
-    admin_client.logout()
-    refused = admin_client.get(f"{parts.path}?{parts.query}")
+    superuser_client.logout()
+    refused = superuser_client.get(f"{parts.path}?{parts.query}")
     assert refused.status_code == 403 and b"withdrawn" in refused.content
 
 
-def test_revoking_a_charters_crew_links_from_the_booking_list(admin_client):
+def test_revoking_a_charters_crew_links_from_the_booking_list(superuser_client):
     assignment = factories.CrewAssignmentFactory()
     factories.CrewAssignmentFactory(booking=assignment.booking)
 
-    response = admin_client.post(
+    response = superuser_client.post(
         reverse("admin:bookings_booking_changelist"),
         {"action": "revoke_crew_links", ACTION_CHECKBOX_NAME: [assignment.booking_id]},
         follow=True,
@@ -109,7 +111,7 @@ def test_revoking_a_charters_crew_links_from_the_booking_list(admin_client):
     assert set(CrewAssignment.objects.values_list("link_generation", flat=True)) == {1}
 
 
-def test_saving_a_booking_whose_crew_is_double_booked_warns(admin_client):
+def test_saving_a_booking_whose_crew_is_double_booked_warns(superuser_client):
     booking = factories.BookingFactory(external_id="BS-1")
     member = factories.CrewMemberFactory(name="Cora Captain")
     factories.CrewAssignmentFactory(booking=booking, member=member)
@@ -121,7 +123,7 @@ def test_saving_a_booking_whose_crew_is_double_booked_warns(admin_client):
     )
     url = reverse("admin:bookings_booking_change", args=[booking.pk])
 
-    response = admin_client.post(url, change_form_data(admin_client.get(url)), follow=True)
+    response = superuser_client.post(url, change_form_data(superuser_client.get(url)), follow=True)
 
     assert response.status_code == 200
     warnings = [m for m in messages_of(response) if "overlaps" in m]
@@ -130,7 +132,7 @@ def test_saving_a_booking_whose_crew_is_double_booked_warns(admin_client):
     assert "which overlaps this charter" in warnings[0]
 
 
-def test_no_warning_for_back_to_back_or_declined_charters(admin_client):
+def test_no_warning_for_back_to_back_or_declined_charters(superuser_client):
     booking = factories.BookingFactory()
     member = factories.CrewMemberFactory()
     factories.CrewAssignmentFactory(booking=booking, member=member)
@@ -145,17 +147,17 @@ def test_no_warning_for_back_to_back_or_declined_charters(admin_client):
     )
     url = reverse("admin:bookings_booking_change", args=[booking.pk])
 
-    response = admin_client.post(url, change_form_data(admin_client.get(url)), follow=True)
+    response = superuser_client.post(url, change_form_data(superuser_client.get(url)), follow=True)
 
     assert not [m for m in messages_of(response) if "overlaps" in m]
 
 
-def test_the_notification_page_shows_the_message_without_a_live_token(admin_client):
+def test_the_notification_page_shows_the_message_without_a_live_token(superuser_client):
     assignment = factories.CrewAssignmentFactory(booking__meeting_point="Dock C, slip 12")
     booking_crew_notify(assignment.booking)
     note = assignment.member.notifications.get()
 
-    response = admin_client.get(reverse("admin:crew_notification_change", args=[note.pk]))
+    response = superuser_client.get(reverse("admin:crew_notification_change", args=[note.pk]))
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -163,7 +165,7 @@ def test_the_notification_page_shows_the_message_without_a_live_token(admin_clie
     assert "(personal link)" in body and "sesame=" not in body
 
 
-def test_failed_notifications_can_be_sent_again_from_the_admin(admin_client, mailoutbox):
+def test_failed_notifications_can_be_sent_again_from_the_admin(superuser_client, mailoutbox):
     assignment = factories.CrewAssignmentFactory()
     member = assignment.member
     member.email_flagged, member.phone = "bounced: Permanent", ""
@@ -175,7 +177,7 @@ def test_failed_notifications_can_be_sent_again_from_the_admin(admin_client, mai
     member.email_flagged = ""
     member.save()
 
-    response = admin_client.post(
+    response = superuser_client.post(
         reverse("admin:crew_notification_changelist"),
         {"action": "retry_failed", ACTION_CHECKBOX_NAME: [note.pk, old_booking.pk]},
         follow=True,
