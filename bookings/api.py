@@ -253,7 +253,7 @@ def webhook_openapi_add(schema: dict[str, Any]) -> None:
             "status": {"type": "string"},
             "error": {"type": "string"},
             "fields": {"type": "object"},
-            "booking": {"type": "integer"},
+            "booking": {"type": "string", "description": "the booking's id at its source"},
             "delivery": {"type": "integer"},
         },
     }
@@ -289,12 +289,15 @@ def webhook_openapi_add(schema: dict[str, Any]) -> None:
                 },
             },
             "responses": {
-                "202": reply("accepted: the booking was created or updated; fan-out enqueued"),
-                "200": reply("duplicate (event id already processed), stale, or ignored type"),
+                "202": reply(
+                    "accepted: stored and checked; a worker creates or updates the booking "
+                    "(or records it stale) and the fan-out follows"
+                ),
+                "200": reply("duplicate (event id already received) or ignored type"),
                 "400": reply("body is not JSON"),
                 "401": reply("missing, bad or expired signature, or no secret configured"),
                 "413": reply("body larger than 256 KiB"),
-                "422": reply("schema or value errors, listed per field"),
+                "422": reply("schema or value errors (unknown boat, party too large), per field"),
             },
         }
     }

@@ -1,10 +1,19 @@
-"""Webhook deliveries: store the raw delivery first, then verify, parse, dedupe and apply it.
+"""Webhook deliveries: check in memory, store once, apply in a worker.
 
-A delivery row is written in its own transaction before anything is checked, so nothing a
-marketplace sent is ever lost; its outcome and HTTP status are recorded on the same row.
-The dedupe key (``WebhookEvent``, unique on source and event id) is inserted in the
-transaction that applies the event: of two concurrent copies exactly one commits an effect,
-the other fails the constraint and is answered ``duplicate``.
+The request path (:func:`webhook_delivery_receive`) is what a marketplace waits on, so it
+does the least that still answers truthfully. It checks the signature, the JSON, the schema
+and the boat in memory, then stores the raw delivery together with that verdict in ONE
+INSERT, its own transaction, committed before the answer; the checks are pure functions, so
+nothing can fail between receiving a delivery and storing it (an unexpected exception in
+them is stored as an error before the 500). A delivery that passes is stored ``queued`` and
+holds its event's dedupe key (a partial unique constraint on ``WebhookDelivery``): of two
+copies of one event, even concurrent ones, exactly one holds it and the other is stored and
+answered ``duplicate``. The answer is then 202, and a worker (:func:`webhook_deliveries_drain`)
+applies queued deliveries in arrival order through ``intake.booking_upsert_from_event`` and
+records ``accepted``, ``stale`` or ``invalid`` on the row.
+
+What a corrected secret, boat list or payload can fix (401, 422, and an event the worker
+found invalid) does not hold the key, so a replay or a fixed copy can still apply it.
 """
 
 from __future__ import annotations
@@ -12,23 +21,28 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from charterops.audit import audit_log
 
 from . import intake
-from .models import WebhookDelivery, WebhookEvent
+from .models import WebhookDelivery
 from .signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
 
 log = logging.getLogger(__name__)
 Outcome = WebhookDelivery.Outcome
 #: request headers never stored with a delivery
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-dashboard-token"}
+#: the Redis flag that says a drain task is already on its way (charterops.wakeup)
+DRAIN_FLAG = "charterops:webhook-drain-pending"
+#: a worker that fails to apply a delivery tries again after 30 s, 1, 2, 4 min, then gives up
+MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -39,20 +53,25 @@ class DeliveryResult:
     outcome: str
     error: str = ""
     fields: dict[str, list[str]] = field(default_factory=dict)
-    booking_id: int | None = None
+    booking: str | None = None  # the booking's id at its source, e.g. BS-4821937
     delivery_id: int | None = None
 
     def body(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"status": self.outcome}
+        # A queued delivery is answered "accepted": stored, checked, and to be applied.
+        data: dict[str, Any] = {"status": "accepted" if self.queued else self.outcome}
         if self.error:
             data["error"] = self.error
         if self.fields:
             data["fields"] = self.fields
-        if self.booking_id is not None:
-            data["booking"] = self.booking_id
+        if self.booking is not None:
+            data["booking"] = self.booking
         if self.delivery_id is not None:
             data["delivery"] = self.delivery_id
         return data
+
+    @property
+    def queued(self) -> bool:
+        return self.outcome == Outcome.QUEUED
 
 
 def headers_storable(headers: Any) -> dict[str, str]:
@@ -65,96 +84,197 @@ def body_storable(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def webhook_delivery_store(
+# --- The request path ---------------------------------------------------------------------
+
+
+def webhook_delivery_receive(
     source: str,
     *,
     body: bytes,
     headers: dict[str, str],
     remote_addr: str | None,
-    error: str = "",
-    http_status: int | None = None,
-) -> WebhookDelivery:
-    """Write the raw delivery and commit it at once (it survives whatever processing does).
-
-    Called outside any transaction (the webhook view is not atomic), a single INSERT in
-    autocommit mode is its own transaction; no explicit BEGIN/COMMIT round trips.
-    """
-    return WebhookDelivery.objects.create(
-        source=source[:40],
-        body=body_storable(body),
-        headers=headers,
-        remote_addr=remote_addr or None,
-        error=error,
-        http_status=http_status,
-        outcome=Outcome.INVALID if http_status else Outcome.RECEIVED,
-        processed_at=timezone.now() if http_status else None,
-    )
-
-
-def webhook_delivery_process(
-    delivery: WebhookDelivery, *, body: bytes | None = None, now: float | None = None
+    now: float | None = None,
 ) -> DeliveryResult:
-    """Verify, parse, dedupe and apply a stored delivery; record the outcome on its row.
+    """Check a delivery, store it with its verdict in one INSERT, and wake a worker if queued.
 
-    ``now`` is the moment the signature's timestamp is checked against: the request time for
-    a live delivery, the time it was received for a replay. Idempotent per event id: once an
-    event was applied (or found stale) every further copy is a ``duplicate`` with no effect.
-    Errors that a corrected secret or boat list can fix (401, 422) leave the event unprocessed,
-    so a replay can apply it later.
+    Called outside any transaction (the webhook view is not atomic), so the row is committed
+    when this returns; the answer never promises more than what was stored.
     """
-    raw = body if body is not None else delivery.body.encode()
     try:
-        result = _process(delivery, raw, now=time.time() if now is None else now)
-    except Exception as exc:  # the row must say what happened; the sender gets a 500 and retries
-        log.exception("webhook delivery %s failed", delivery.pk)
-        result = DeliveryResult(500, Outcome.ERROR, f"internal error: {type(exc).__name__}")
+        result, event = _check(source, body, headers, now=time.time() if now is None else now)
+    except Exception as exc:  # stored all the same; the sender gets a 500 and retries
+        log.exception("checking a webhook delivery from %s failed", source)
+        result, event = (
+            DeliveryResult(500, Outcome.ERROR, f"internal error: {type(exc).__name__}"),
+            None,
+        )
+    fields = {
+        "source": source[:40],
+        "body": body_storable(body),
+        "headers": headers,
+        "remote_addr": remote_addr or None,
+    }
+    if event is not None:
+        fields.update(event_id=event.id, event_type=event.type, occurred_at=event.occurred_at)
+    if result.queued:
+        delivery = _insert_holding_key(fields, result)
+        if delivery is None:  # another copy of this event holds the key
+            result = _duplicate(event.id)
+            delivery = _insert(fields, result, processed=True)
+        else:
+            webhook_deliveries_wake()
+    else:
+        delivery = _insert(fields, result, processed=True)
     result.delivery_id = delivery.pk
-    if result.outcome not in (Outcome.ACCEPTED, Outcome.STALE):  # those are saved with the effect
-        _record(delivery, result)
     return result
 
 
-def _process(delivery: WebhookDelivery, raw: bytes, *, now: float) -> DeliveryResult:
-    secrets = webhook_secrets(delivery.source)
+def webhook_delivery_refuse(
+    source: str, *, error: str, http_status: int, headers: dict[str, str], remote_addr: str | None
+) -> WebhookDelivery:
+    """Store a delivery refused before its body was read (too large): its metadata only."""
+    result = DeliveryResult(http_status, Outcome.INVALID, error)
+    fields = {"source": source[:40], "body": "", "headers": headers, "remote_addr": remote_addr}
+    return _insert(fields, result, processed=True)
+
+
+def _check(
+    source: str, raw: bytes, headers: dict[str, str], *, now: float
+) -> tuple[DeliveryResult, intake.ParsedEvent | None]:
+    """Verify, parse and validate in memory; the verdict and the event when it parsed."""
+    secrets = webhook_secrets(source)
     if not secrets:
-        return DeliveryResult(
-            401,
-            Outcome.BAD_SIGNATURE,
-            f"no webhook secret is configured for source {delivery.source!r}; "
-            "deliveries from it are refused",
+        message = (
+            f"no webhook secret is configured for source {source!r}; deliveries from it are refused"
         )
-    header = _header(delivery.headers, SIGNATURE_HEADER)
+        return DeliveryResult(401, Outcome.BAD_SIGNATURE, message), None
     try:
         signature_verify(
             raw,
-            header,
+            _header(headers, SIGNATURE_HEADER),
             secrets,
             now=now,
             tolerance=settings.CHARTEROPS_WEBHOOK_TOLERANCE_SECONDS,
         )
     except SignatureError as exc:
-        return DeliveryResult(401, Outcome.BAD_SIGNATURE, str(exc))
+        return DeliveryResult(401, Outcome.BAD_SIGNATURE, str(exc)), None
     try:
         event = intake.event_parse(raw)
     except intake.MalformedBody as exc:
-        return DeliveryResult(400, Outcome.INVALID, str(exc))
+        return DeliveryResult(400, Outcome.INVALID, str(exc)), None
     except intake.InvalidPayload as exc:
-        return DeliveryResult(422, Outcome.INVALID, "invalid event", fields=exc.errors)
-    delivery.event_id = event.id
-    delivery.event_type = event.type
-    delivery.occurred_at = event.occurred_at
+        return DeliveryResult(422, Outcome.INVALID, "invalid event", fields=exc.errors), None
     if not event.known:
-        return DeliveryResult(200, Outcome.IGNORED, f"event type {event.type!r} is not handled")
-    return _apply(delivery, event)
-
-
-def _apply(delivery: WebhookDelivery, event: intake.ParsedEvent) -> DeliveryResult:
+        message = f"event type {event.type!r} is not handled"
+        return DeliveryResult(200, Outcome.IGNORED, message), event
     assert event.booking is not None
     try:
-        with transaction.atomic():
-            key = WebhookEvent.objects.create(
-                source=delivery.source, event_id=event.id, delivery=delivery, outcome="accepted"
-            )
+        intake.booking_payload_precheck(event.booking)
+    except intake.InvalidPayload as exc:
+        return DeliveryResult(422, Outcome.INVALID, "invalid booking", fields=exc.errors), event
+    return DeliveryResult(202, Outcome.QUEUED, booking=event.booking.id), event
+
+
+def _insert(fields: dict[str, Any], result: DeliveryResult, *, processed: bool) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(
+        **fields,
+        outcome=result.outcome,
+        http_status=result.http_status,
+        error=_error_text(result),
+        processed_at=timezone.now() if processed else None,
+    )
+
+
+def _insert_holding_key(fields: dict[str, Any], result: DeliveryResult) -> WebhookDelivery | None:
+    """Store a queued delivery with its event's key; None if another delivery holds the key.
+
+    Outside a transaction the INSERT is its own transaction and a unique violation leaves
+    the connection usable; inside one (a test, a caller's block) a savepoint keeps it so.
+    """
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return _insert({**fields, "holds_event_key": True}, result, processed=False)
+        return _insert({**fields, "holds_event_key": True}, result, processed=False)
+    except IntegrityError:
+        if WebhookDelivery.objects.filter(
+            source=fields["source"], event_id=fields["event_id"], holds_event_key=True
+        ).exists():
+            return None
+        raise
+
+
+def _duplicate(event_id: str) -> DeliveryResult:
+    return DeliveryResult(200, Outcome.DUPLICATE, f"event {event_id} was already received")
+
+
+def webhook_deliveries_wake() -> None:
+    """Make sure a worker drains the queue after this (committed) delivery."""
+    from charterops.wakeup import task_wake
+
+    from .tasks import webhook_deliveries_drain_task
+
+    task_wake(webhook_deliveries_drain_task, flag=drain_flag(), queue=intake_queue())
+
+
+def intake_queue() -> str:
+    return settings.CHARTEROPS_INTAKE_QUEUE
+
+
+def drain_flag() -> str:
+    # One flag per queue: deployments (or test sessions) on other queues never mute this one.
+    return f"{DRAIN_FLAG}:{intake_queue() or 'default'}"
+
+
+# --- The worker ---------------------------------------------------------------------------
+
+
+def webhook_deliveries_drain(*, limit: int = 500, seconds: float = 30.0) -> tuple[int, bool]:
+    """Apply queued deliveries that are due, oldest first; (how many, whether some remain).
+
+    Several drains may run at once: each claims a row with ``FOR UPDATE SKIP LOCKED`` and
+    applies it in the same transaction, so a delivery is applied once whoever runs.
+    """
+    from charterops.wakeup import wake_clear
+
+    wake_clear(drain_flag())  # before looking: a delivery committed from now on wakes another
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done < limit and time.monotonic() < deadline:
+        if not webhook_delivery_apply_next():
+            return done, False
+        done += 1
+    return done, webhook_deliveries_due().exists()
+
+
+def webhook_deliveries_due():
+    now = timezone.now()
+    return WebhookDelivery.objects.filter(outcome=Outcome.QUEUED).filter(
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now)
+    )
+
+
+def webhook_delivery_apply_next() -> bool:
+    """Claim the oldest due delivery and apply it; False when none is due."""
+    with transaction.atomic():
+        delivery = (
+            webhook_deliveries_due()
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("id")
+            .first()
+        )
+        if delivery is None:
+            return False
+        _apply(delivery)
+    return True
+
+
+def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResult:
+    """Apply a locked, queued delivery in the caller's transaction; record the outcome."""
+    try:
+        event = intake.event_parse(delivery.body)
+        assert event.booking is not None
+        with transaction.atomic():  # a savepoint: on failure only the booking work is undone
             applied = intake.booking_upsert_from_event(
                 delivery.source,
                 event.booking,
@@ -163,44 +283,64 @@ def _apply(delivery: WebhookDelivery, event: intake.ParsedEvent) -> DeliveryResu
                 via="webhook",
                 event_type=event.type,
             )
-            if applied.outcome == "stale":
-                key.outcome = "stale"
-                key.save(update_fields=["outcome"])
-                result = DeliveryResult(
-                    200,
-                    Outcome.STALE,
-                    "an event that occurred later was already applied to this booking",
-                    booking_id=applied.booking.pk,
-                )
-            else:
-                result = DeliveryResult(202, Outcome.ACCEPTED, booking_id=applied.booking.pk)
-            delivery.booking_id = applied.booking.pk
-            _record(delivery, result)
-            return result
-    except intake.InvalidPayload as exc:
-        return DeliveryResult(422, Outcome.INVALID, "invalid booking", fields=exc.errors)
-    except IntegrityError:
-        # Either a committed copy of this event holds the key, or something else broke.
-        if WebhookEvent.objects.filter(source=delivery.source, event_id=event.id).exists():
-            return DeliveryResult(200, Outcome.DUPLICATE, f"event {event.id} was already processed")
-        raise
+    except (intake.InvalidPayload, intake.MalformedBody) as exc:
+        fields = getattr(exc, "errors", {})
+        result = DeliveryResult(422, Outcome.INVALID, "invalid booking", fields=fields)
+        delivery.holds_event_key = None  # a corrected copy or a replay may apply the event
+        _record(delivery, result, answered=answered)
+        return result
+    except Exception as exc:
+        log.exception("applying webhook delivery %s failed", delivery.pk)
+        return _failed(delivery, exc, answered=answered)
+    delivery.booking_id = applied.booking.pk
+    if applied.outcome == "stale":
+        message = "an event that occurred later was already applied to this booking"
+        result = DeliveryResult(200, Outcome.STALE, message, booking=applied.booking.external_id)
+    else:
+        result = DeliveryResult(202, Outcome.ACCEPTED, booking=applied.booking.external_id)
+    _record(delivery, result, answered=answered)
+    return result
 
 
-def _record(delivery: WebhookDelivery, result: DeliveryResult) -> None:
+def _failed(delivery: WebhookDelivery, exc: Exception, *, answered: bool) -> DeliveryResult:
+    """Try again later with backoff; after MAX_ATTEMPTS the delivery is an error to replay."""
+    delivery.attempts += 1
+    message = f"internal error: {type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.holds_event_key = None
+        result = DeliveryResult(500, Outcome.ERROR, message)
+        _record(delivery, result, answered=answered)
+        return result
+    delivery.retry_at = timezone.now() + timedelta(seconds=30 * 2 ** (delivery.attempts - 1))
+    delivery.error = f"attempt {delivery.attempts} of {MAX_ATTEMPTS}: {message}"
+    delivery.save(update_fields=["outcome", "holds_event_key", "attempts", "retry_at", "error"])
+    return DeliveryResult(500, Outcome.QUEUED, message)
+
+
+def _record(delivery: WebhookDelivery, result: DeliveryResult, *, answered: bool = False) -> None:
+    """The outcome on the row; ``http_status`` changes only with an answer (``answered``).
+
+    A worker's outcome leaves it at the 202 the sender got; a replay's answer replaces it.
+    """
     delivery.outcome = result.outcome
-    delivery.http_status = result.http_status
+    if answered or delivery.http_status is None:
+        delivery.http_status = result.http_status
     delivery.error = _error_text(result)
     delivery.processed_at = timezone.now()
+    delivery.retry_at = None
     delivery.save(
         update_fields=[
             "outcome",
             "http_status",
             "error",
             "processed_at",
+            "retry_at",
+            "attempts",
             "event_id",
             "event_type",
             "occurred_at",
             "booking",
+            "holds_event_key",
         ]
     )
 
@@ -217,14 +357,19 @@ def _header(headers: dict[str, str], name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == lowered), "")
 
 
+# --- Replays ------------------------------------------------------------------------------
+
+
 def webhook_delivery_replay(delivery: WebhookDelivery, *, actor: Any = None) -> DeliveryResult:
-    """Process a stored delivery again (e.g. after its source's secret or a boat was fixed).
+    """Process a stored delivery again, now (e.g. after its source's secret or a boat was fixed).
 
     The signature is checked with today's secrets against the time the delivery was received,
-    so an old delivery verifies while a forged one still fails. Safe to repeat: an event that
-    was already applied answers ``duplicate``.
+    so an old delivery verifies while a forged one still fails. A delivery that passes is
+    applied at once, not queued, so the admin and the command show the final outcome. Safe
+    to repeat: an event that was already applied answers ``duplicate``.
     """
-    result = webhook_delivery_process(delivery, now=delivery.received_at.timestamp())
+    result = _replay(delivery)
+    result.delivery_id = delivery.pk
     audit_log(
         "bookings.webhook_delivery.replayed",
         delivery,
@@ -234,10 +379,45 @@ def webhook_delivery_replay(delivery: WebhookDelivery, *, actor: Any = None) -> 
     return result
 
 
+def _replay(delivery: WebhookDelivery) -> DeliveryResult:
+    raw = delivery.body.encode()
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.holds_event_key and delivery.outcome in (Outcome.ACCEPTED, Outcome.STALE):
+            return _duplicate(delivery.event_id)
+        result, event = _check(
+            delivery.source, raw, delivery.headers, now=delivery.received_at.timestamp()
+        )
+        if event is not None:
+            delivery.event_id, delivery.event_type = event.id, event.type
+            delivery.occurred_at = event.occurred_at
+        if not result.queued:
+            delivery.holds_event_key = None
+            _record(delivery, result, answered=True)
+            return result
+        if not delivery.holds_event_key and not _claim_key(delivery):
+            result = _duplicate(event.id)
+            _record(delivery, result, answered=True)
+            return result
+        delivery.outcome = Outcome.QUEUED  # should applying fail, the workers retry it
+        return _apply(delivery, answered=True)
+
+
+def _claim_key(delivery: WebhookDelivery) -> bool:
+    try:
+        with transaction.atomic():
+            delivery.holds_event_key = True
+            delivery.save(update_fields=["holds_event_key", "event_id"])
+            return True
+    except IntegrityError:
+        delivery.holds_event_key = None
+        return False
+
+
 def webhook_deliveries_failed():
-    """Deliveries a replay may fix: bad signature, invalid, errored, or left mid-way (>5 min)."""
-    stuck_before = timezone.now() - timezone.timedelta(minutes=5)
+    """Deliveries a replay may fix: bad signature, invalid, errored, or stuck (>5 min)."""
+    stuck_before = timezone.now() - timedelta(minutes=5)
     return WebhookDelivery.objects.filter(
         Q(outcome__in=[Outcome.BAD_SIGNATURE, Outcome.INVALID, Outcome.ERROR])
-        | Q(outcome=Outcome.RECEIVED, received_at__lt=stuck_before)
+        | Q(outcome__in=[Outcome.RECEIVED, Outcome.QUEUED], received_at__lt=stuck_before)
     ).exclude(http_status__in=[400, 413])

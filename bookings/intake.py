@@ -237,10 +237,36 @@ def boat_resolve(ref: BoatRef) -> Boat:
         boat = Boat.objects.filter(name__iexact=ref.name).first()
         if boat is not None:
             return boat
+    raise unknown_boat(ref)
+
+
+def unknown_boat(ref: BoatRef) -> InvalidPayload:
     named = " / ".join(
         filter(None, [f"id {ref.id!r}" if ref.id else "", repr(ref.name) if ref.name else ""])
     )
-    raise InvalidPayload({"booking.boat": [f"unknown boat {named}: add it in the admin first"]})
+    return InvalidPayload({"booking.boat": [f"unknown boat {named}: add it in the admin first"]})
+
+
+def booking_payload_precheck(payload: BookingIn) -> None:
+    """The boat rules the webhook answers while the sender waits, without a query.
+
+    Checks the boat exists and carries the party against the per-process fleet index; the
+    worker applying the event checks everything again against the database
+    (``booking_upsert_from_event``). Raises InvalidPayload like the full checks do.
+    """
+    from .boat_index import boat_index
+
+    boat = boat_index.find(payload.boat.id, payload.boat.name)
+    if boat is None:
+        raise unknown_boat(payload.boat)
+    if payload.party_size > boat.capacity:
+        raise InvalidPayload(
+            {
+                "booking.party_size": [
+                    Booking.capacity_message(boat.name, boat.capacity, payload.party_size)
+                ]
+            }
+        )
 
 
 #: model field -> payload path, to report model validation errors where the caller put them.

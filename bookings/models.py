@@ -149,6 +149,10 @@ class Booking(models.Model):
     def local_end(self):
         return timezone.localtime(self.end)
 
+    @staticmethod
+    def capacity_message(boat: str, capacity: int, party_size: int) -> str:
+        return f"{boat} carries at most {capacity} guests; this party has {party_size}."
+
     def clean(self) -> None:
         """The rules a person can fix, checked in Python; the database constraints back them up."""
         super().clean()
@@ -158,20 +162,27 @@ class Booking(models.Model):
         if self.party_size is not None and self.party_size < 1:
             errors["party_size"] = "The party must have at least one guest."
         elif self.boat_id and self.party_size and self.party_size > self.boat.capacity:
-            errors["party_size"] = (
-                f"{self.boat} carries at most {self.boat.capacity} guests; "
-                f"this party has {self.party_size}."
+            errors["party_size"] = self.capacity_message(
+                str(self.boat), self.boat.capacity, self.party_size
             )
         if errors:
             raise ValidationError(errors)
 
 
 class WebhookDelivery(models.Model):
-    """One raw marketplace delivery, stored before it is verified so nothing is lost."""
+    """One raw marketplace delivery, stored before anything is applied so nothing is lost.
+
+    A delivery that passes the webhook's checks is stored ``queued`` and holds its event's
+    dedupe key (``holds_event_key``): the partial unique constraint lets exactly one delivery
+    per (source, event id) hold it, so a second copy, even one racing the first on another
+    connection, is stored as a ``duplicate``. A worker then applies queued deliveries
+    (``bookings.deliveries``) and records the outcome here.
+    """
 
     class Outcome(models.TextChoices):
         RECEIVED = "received", "Received"
-        ACCEPTED = "accepted", "Accepted"
+        QUEUED = "queued", "Queued"
+        ACCEPTED = "accepted", "Applied"
         DUPLICATE = "duplicate", "Duplicate"
         STALE = "stale", "Stale"
         IGNORED = "ignored", "Ignored"
@@ -194,40 +205,36 @@ class WebhookDelivery(models.Model):
     booking = models.ForeignKey(
         Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
+    holds_event_key = models.BooleanField(
+        null=True,
+        editable=False,
+        help_text="This delivery is the one copy of its event that is (or will be) applied.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker failed to apply it."
+    )
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
-        indexes = [models.Index(fields=["source", "event_id"], name="webhook_delivery_event")]
-
-    def __str__(self) -> str:
-        return f"{self.source} {self.event_id or '-'} ({self.outcome})"
-
-
-class WebhookEvent(models.Model):
-    """The dedupe key of a processed marketplace event: inserted in the transaction that applies it.
-
-    A second delivery of the same (source, event id), even one racing the first on another
-    connection, fails this unique constraint and is answered ``duplicate`` with no effect.
-    """
-
-    source = models.CharField(max_length=40)
-    event_id = models.CharField(max_length=120)
-    delivery = models.ForeignKey(
-        WebhookDelivery, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    outcome = models.CharField(max_length=20)
-    processed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
+        indexes = [
+            models.Index(fields=["source", "event_id"], name="webhook_delivery_event"),
+            # The workers' queue: small however long the history grows.
+            models.Index(
+                fields=["id"], condition=Q(outcome="queued"), name="webhook_delivery_queued"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "event_id"], name="webhook_event_processed_once"
+                fields=["source", "event_id"],
+                condition=Q(holds_event_key=True),
+                name="webhook_delivery_event_once",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.event_id}"
+        return f"{self.source} {self.event_id or '-'} ({self.outcome})"
 
 
 class ApiToken(models.Model):

@@ -21,3 +21,17 @@ def calendar_reconcile_task(days_back: int = 1, days_ahead: int = 120, fix: bool
         start=today - timedelta(days=days_back), end=today + timedelta(days=days_ahead), fix=fix
     )
     return len(report.findings)
+
+
+@shared_task(name="bookings.webhook_deliveries_drain", acks_late=True, ignore_result=True)
+def webhook_deliveries_drain_task() -> int:
+    """Apply queued webhook deliveries (woken by the webhook; every minute from beat as the
+    backstop for a lost wake-up and for retries). Runs a bounded batch and, when deliveries
+    remain, queues itself again so other work interleaves. Returns how many it applied.
+    """
+    from .deliveries import intake_queue, webhook_deliveries_drain
+
+    done, more = webhook_deliveries_drain()
+    if more:
+        webhook_deliveries_drain_task.apply_async(queue=intake_queue() or None)
+    return done

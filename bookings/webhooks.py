@@ -8,17 +8,17 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .deliveries import headers_storable, webhook_delivery_process, webhook_delivery_store
+from .deliveries import headers_storable, webhook_delivery_receive, webhook_delivery_refuse
 from .signatures import SIGNATURE_HEADER
 
 
 # No session, no CSRF: the sender authenticates with the HMAC signature. Not atomic: the
-# raw delivery must commit on its own before verification (see bookings.deliveries).
+# delivery's INSERT is its own transaction, committed before the answer (bookings.deliveries).
 @csrf_exempt
 @transaction.non_atomic_requests
 @require_POST
 def booking_webhook(request: HttpRequest, source: str) -> JsonResponse:
-    """Cheap reject, store the raw delivery, then verify and apply it; answer with the outcome."""
+    """Cheap reject, then check and store the delivery in one INSERT; a worker applies it."""
     if SIGNATURE_HEADER not in request.headers:
         return JsonResponse({"error": f"missing {SIGNATURE_HEADER} header"}, status=401)
     limit = settings.CHARTEROPS_WEBHOOK_MAX_BYTES
@@ -29,15 +29,14 @@ def booking_webhook(request: HttpRequest, source: str) -> JsonResponse:
     declared = _content_length(request)
     if declared > limit:
         message = f"body of {declared} bytes is larger than the {limit}-byte limit"
-        delivery = webhook_delivery_store(source, body=b"", error=message, http_status=413, **meta)
+        delivery = webhook_delivery_refuse(source, error=message, http_status=413, **meta)
         return JsonResponse({"error": message, "delivery": delivery.pk}, status=413)
     body = request.body
     if len(body) > limit:  # a lying Content-Length
         message = f"body is larger than the {limit}-byte limit"
-        delivery = webhook_delivery_store(source, body=b"", error=message, http_status=413, **meta)
+        delivery = webhook_delivery_refuse(source, error=message, http_status=413, **meta)
         return JsonResponse({"error": message, "delivery": delivery.pk}, status=413)
-    delivery = webhook_delivery_store(source, body=body, **meta)
-    result = webhook_delivery_process(delivery, body=body)
+    result = webhook_delivery_receive(source, body=body, **meta)
     return JsonResponse(result.body(), status=result.http_status)
 
 

@@ -226,6 +226,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
+    # Normally woken by each webhook delivery; this catches lost wake-ups and retries.
+    "webhook-deliveries-drain": {
+        "task": "bookings.webhook_deliveries_drain",
+        "schedule": timedelta(seconds=60),
+    },
     "calendar-reconcile": {
         "task": "bookings.calendar_reconcile",
         "schedule": crontab(hour=3, minute=20),  # nightly, Pacific (CELERY_TIMEZONE)
@@ -255,6 +260,11 @@ CHARTEROPS_FANOUT_LEASE_SECONDS = env.int("CHARTEROPS_FANOUT_LEASE_SECONDS", def
 # Webhook secrets are read per source from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> at request time.
 CHARTEROPS_WEBHOOK_MAX_BYTES = 256 * 1024
 CHARTEROPS_WEBHOOK_TOLERANCE_SECONDS = 300
+# Queue of the task that applies stored webhook deliveries; empty = Celery's default queue.
+# A queue of its own keeps new bookings from waiting behind a fan-out backlog.
+CHARTEROPS_INTAKE_QUEUE = env.str("CHARTEROPS_INTAKE_QUEUE", default="")
+if CHARTEROPS_INTAKE_QUEUE:
+    CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]["options"] = {"queue": CHARTEROPS_INTAKE_QUEUE}
 
 # --- Calendar ---------------------------------------------------------------------------
 CHARTEROPS_CALENDAR_BACKEND = env.str("CHARTEROPS_CALENDAR_BACKEND", default="local")

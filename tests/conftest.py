@@ -133,3 +133,13 @@ def _tasks_in_process(request, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_boat_index():
+    """Each test starts with an empty per-process fleet index: rolled-back boats are gone."""
+    from bookings.boat_index import boat_index
+
+    boat_index.clear()
+    yield
+    boat_index.clear()

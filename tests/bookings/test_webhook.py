@@ -1,4 +1,8 @@
-"""The booking webhook: what each kind of delivery is answered, and what it changes."""
+"""The booking webhook: what each kind of delivery is answered, and what it changes.
+
+Tasks run in-process here, so the worker that applies a queued delivery has done so by the
+time the response arrives; tests/bookings/test_webhook_queue.py covers the queue itself.
+"""
 
 import json
 from datetime import UTC, datetime
@@ -7,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookings.models import Booking, WebhookDelivery, WebhookEvent
+from bookings.models import Booking, WebhookDelivery
 from charterops.models import AuditEvent, TargetState
 
 from .intake_support import WEBHOOK_URL, load_event, post_signed
@@ -24,7 +28,7 @@ def test_a_new_booking_is_accepted_created_and_fanned_out_on_commit(
     booking = Booking.objects.get()
     assert response.json() == {
         "status": "accepted",
-        "booking": booking.pk,
+        "booking": "BS-4821937",
         "delivery": WebhookDelivery.objects.get().pk,
     }
     assert (booking.source, booking.external_id, booking.status) == (
@@ -70,7 +74,7 @@ def test_the_same_event_twice_is_a_duplicate_with_no_second_effect(client):
     assert second.json()["status"] == "duplicate"
     assert list(Booking.objects.values_list("version", flat=True)) == versions
     assert AuditEvent.objects.count() == audit_rows
-    assert WebhookEvent.objects.count() == 1
+    assert WebhookDelivery.objects.filter(holds_event_key=True).count() == 1
     assert list(WebhookDelivery.objects.order_by("id").values_list("outcome", flat=True)) == [
         "accepted",
         "duplicate",
@@ -94,8 +98,8 @@ def test_an_update_that_arrives_first_creates_the_booking(client):
 def test_out_of_order_an_older_created_after_the_update_is_stale(client):
     post_signed(client, load_event("booking_updated__new_time"))
     response = post_signed(client, load_event("booking_created__confirmed"))
-    assert response.status_code == 200
-    assert response.json()["status"] == "stale"
+    assert response.status_code == 202  # stored; the worker then finds it stale
+    assert WebhookDelivery.objects.get(pk=response.json()["delivery"]).outcome == "stale"
     booking = Booking.objects.get()
     assert (booking.local_start.hour, booking.version) == (12, 1)
     assert WebhookDelivery.objects.filter(outcome="stale", booking=booking).exists()
@@ -105,7 +109,7 @@ def test_a_late_update_never_overwrites_a_cancellation(client):
     post_signed(client, load_event("booking_created__confirmed"))
     assert post_signed(client, load_event("booking_cancelled__by_guest")).status_code == 202
     late = post_signed(client, load_event("booking_updated__new_time"))
-    assert late.json()["status"] == "stale"
+    assert WebhookDelivery.objects.get(pk=late.json()["delivery"]).outcome == "stale"
     booking = Booking.objects.get()
     assert booking.status == "cancelled"
     assert AuditEvent.objects.filter(action="bookings.booking.cancelled", booking=booking).exists()
@@ -113,7 +117,8 @@ def test_a_late_update_never_overwrites_a_cancellation(client):
 
 def test_a_cancellation_that_arrives_first_is_kept(client):
     post_signed(client, load_event("booking_cancelled__by_guest"))
-    assert post_signed(client, load_event("booking_created__confirmed")).json()["status"] == "stale"
+    late = post_signed(client, load_event("booking_created__confirmed"))
+    assert WebhookDelivery.objects.get(pk=late.json()["delivery"]).outcome == "stale"
     booking = Booking.objects.get()
     assert booking.status == "cancelled"
     assert not TargetState.objects.filter(booking=booking).exists()  # nothing was published
@@ -187,7 +192,8 @@ def test_an_unknown_boat_is_422_naming_it(client):
     assert response.status_code == 422
     message = response.json()["fields"]["booking.boat"][0]
     assert "b-404" in message and "Flying Dutchman" in message
-    assert not WebhookEvent.objects.exists()  # not processed: a replay may apply it later
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.outcome, delivery.holds_event_key) == ("invalid", None)  # replayable
 
 
 def test_the_boat_is_matched_by_name_when_no_id_is_given(client, queen):
@@ -225,12 +231,27 @@ def test_get_is_not_allowed(client):
     assert client.get(WEBHOOK_URL).status_code == 405
 
 
-def test_an_accepted_delivery_costs_a_bounded_number_of_queries(client):
-    with CaptureQueriesContext(connection) as ctx:
-        assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202
-    # store (1) + dedupe key, boat, lock, create with its checks, audit, 4 target rows, outcome;
+def test_the_request_costs_one_insert_and_the_worker_a_bounded_number_of_queries(
+    client, monkeypatch
+):
+    from bookings import deliveries
+    from bookings.boat_index import boat_index
+
+    assert boat_index.find("b-77") is not None  # a warm process has loaded the fleet
+    woken = []
+    monkeypatch.setattr(deliveries, "webhook_deliveries_wake", lambda: woken.append(1))
+    with CaptureQueriesContext(connection) as request_queries:
+        response = post_signed(client, load_event("booking_created__confirmed"))
+    assert response.status_code == 202 and woken == [1]
+    statements = [q["sql"] for q in request_queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("INSERT")
+    assert WebhookDelivery.objects.get().outcome == "queued"
+    with CaptureQueriesContext(connection) as worker_queries:
+        assert deliveries.webhook_deliveries_drain() == (1, False)
+    # claim, lock, create with its checks, audit, 4 target rows, outcome, look for the next;
     # the rest are savepoints of the test transaction and of full_clean's constraint checks.
-    assert len(ctx.captured_queries) <= 30
+    assert len(worker_queries.captured_queries) <= 30
+    assert WebhookDelivery.objects.get().outcome == "accepted"
 
 
 def test_the_payload_statuses_are_exactly_the_booking_statuses():
@@ -241,22 +262,24 @@ def test_the_payload_statuses_are_exactly_the_booking_statuses():
     assert set(get_args(BookingIn.model_fields["status"].annotation)) == set(Booking.Status.values)
 
 
-def test_a_crash_while_applying_leaves_the_delivery_recorded_as_an_error(client, monkeypatch):
+def test_a_check_that_crashes_still_stores_the_delivery_and_answers_500(client, monkeypatch):
     from bookings import intake
 
-    real = intake.booking_upsert_from_event
+    real = intake.booking_payload_precheck
 
     def boom(*args, **kwargs):
-        raise RuntimeError("database went away")
+        raise RuntimeError("a bug")
 
-    monkeypatch.setattr(intake, "booking_upsert_from_event", boom)
+    monkeypatch.setattr(intake, "booking_payload_precheck", boom)
     response = post_signed(client, load_event("booking_created__confirmed"))
     assert response.status_code == 500
     assert response.json()["error"] == "internal error: RuntimeError"
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.outcome, delivery.http_status) == ("error", 500)
-    assert (
-        not WebhookEvent.objects.exists()
-    )  # not marked processed: the retry or a replay applies it
-    monkeypatch.setattr(intake, "booking_upsert_from_event", real)
+    assert (delivery.outcome, delivery.http_status, delivery.holds_event_key) == (
+        "error",
+        500,
+        None,
+    )
+    assert json.loads(delivery.body)["id"] == "evt_8f3a2c9d41b7"  # nothing lost
+    monkeypatch.setattr(intake, "booking_payload_precheck", real)
     assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202

@@ -1,0 +1,224 @@
+"""The webhook's queue: the request stores and wakes, a worker applies, retries and records.
+
+The request path answers from in-memory checks and one INSERT; these tests pin down what
+that leaves to the worker (a boat changed by another process, a failing apply) and how the
+worker is woken (a Redis flag, so one Celery message covers many deliveries).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from bookings import deliveries
+from bookings.boat_index import boat_index
+from bookings.models import Boat, Booking, WebhookDelivery
+from charterops import wakeup
+from tests.services import require_redis
+
+from .intake_support import load_event, post_signed
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_secrets")]
+
+
+@pytest.fixture
+def parked(monkeypatch):
+    """The workers are elsewhere: deliveries stay queued until the test drains them."""
+    woken: list[int] = []
+    monkeypatch.setattr(deliveries, "webhook_deliveries_wake", lambda: woken.append(1))
+    return woken
+
+
+def _delete_elsewhere(boat: Boat) -> None:
+    """Delete as another process would: no signal reaches this process's boat index."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Boat._meta.db_table} WHERE id = %s", [boat.pk])
+
+
+# --- The boat checks the request makes without a query -------------------------------------
+
+
+def test_a_boat_added_by_another_process_is_found_at_once(client):
+    boat_index.find("b-1")  # the index is loaded, without the boat
+    Boat.objects.bulk_create([Boat(name="Queen of San Diego", external_id="b-77", capacity=12)])
+    assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202
+    assert Booking.objects.get().boat.external_id == "b-77"
+
+
+def test_a_capacity_lowered_in_this_process_is_checked_at_once(client, queen):
+    boat_index.find("b-77")
+    queen.capacity = 4
+    queen.save()
+    response = post_signed(client, load_event("booking_created__confirmed"))
+    assert response.status_code == 422
+    assert "carries at most 4 guests" in response.json()["fields"]["booking.party_size"][0]
+
+
+def test_a_boat_deleted_elsewhere_is_caught_by_the_worker_and_the_event_stays_replayable(
+    client, queen, parked
+):
+    boat_index.find("b-77")
+    _delete_elsewhere(queen)
+    response = post_signed(client, load_event("booking_created__confirmed"))
+    assert response.status_code == 202  # this process's index still knew the boat
+    deliveries.webhook_deliveries_drain()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.outcome, delivery.http_status, delivery.holds_event_key) == (
+        "invalid",
+        202,
+        None,
+    )
+    assert "unknown boat id 'b-77'" in delivery.error
+    # The operator adds the boat back and replays: the event applies once.
+    Boat.objects.create(name="Queen of San Diego", external_id="b-77", capacity=12)
+    assert deliveries.webhook_delivery_replay(delivery).outcome == "accepted"
+    assert Booking.objects.count() == 1
+
+
+def test_a_fixed_copy_of_an_event_the_worker_refused_is_not_a_duplicate(client, queen, parked):
+    boat_index.find("b-77")
+    _delete_elsewhere(queen)
+    post_signed(client, load_event("booking_created__confirmed"))
+    deliveries.webhook_deliveries_drain()
+    Boat.objects.create(name="Queen of San Diego", external_id="b-77", capacity=12)
+    again = post_signed(client, load_event("booking_created__confirmed"))
+    assert again.json()["status"] == "accepted"
+    deliveries.webhook_deliveries_drain()
+    assert Booking.objects.count() == 1
+
+
+# --- The worker ----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("queen")
+def test_deliveries_are_applied_in_arrival_order(client, parked):
+    post_signed(client, load_event("booking_created__confirmed"))
+    post_signed(client, load_event("booking_updated__new_time"))
+    post_signed(client, load_event("booking_cancelled__by_guest"))
+    assert len(parked) == 3
+    assert deliveries.webhook_deliveries_drain() == (3, False)
+    booking = Booking.objects.get()
+    assert booking.status == "cancelled"
+    assert list(WebhookDelivery.objects.order_by("id").values_list("outcome", flat=True)) == [
+        "accepted",
+        "accepted",
+        "accepted",
+    ]
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_batch_limit_leaves_the_rest_for_the_next_run(client, parked):
+    post_signed(client, load_event("booking_created__confirmed"))
+    post_signed(client, load_event("booking_updated__new_time"))
+    assert deliveries.webhook_deliveries_drain(limit=1) == (1, True)
+    assert deliveries.webhook_deliveries_drain(limit=1) == (1, False)
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_failing_apply_is_retried_with_backoff_then_recorded_as_an_error(
+    client, parked, monkeypatch, time_machine
+):
+    from bookings import intake
+
+    real = intake.booking_upsert_from_event
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(intake, "booking_upsert_from_event", database_gone)
+    time_machine.move_to(timezone.now(), tick=False)
+    assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202
+    waits = []
+    for _ in range(deliveries.MAX_ATTEMPTS - 1):
+        deliveries.webhook_deliveries_drain()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.outcome == "queued" and delivery.holds_event_key
+        assert "database went away" in delivery.error
+        waits.append((delivery.retry_at - timezone.now()).total_seconds())
+        assert deliveries.webhook_deliveries_drain() == (0, False)  # not due yet
+        time_machine.shift(timedelta(seconds=waits[-1]))
+    assert waits == [30, 60, 120, 240]
+    deliveries.webhook_deliveries_drain()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.outcome, delivery.attempts, delivery.holds_event_key) == ("error", 5, None)
+    assert delivery in deliveries.webhook_deliveries_failed()
+    monkeypatch.setattr(intake, "booking_upsert_from_event", real)
+    result = deliveries.webhook_delivery_replay(delivery)
+    assert (result.http_status, result.outcome) == (202, "accepted")
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_delivery_queued_too_long_is_listed_for_replay(client, parked, time_machine):
+    time_machine.move_to(timezone.now())
+    post_signed(client, load_event("booking_created__confirmed"))
+    assert not deliveries.webhook_deliveries_failed().exists()
+    time_machine.shift(timedelta(minutes=6))
+    assert deliveries.webhook_deliveries_failed().count() == 1
+
+
+def test_beat_runs_the_drain_every_minute_as_a_backstop(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]
+    assert entry["task"] == "bookings.webhook_deliveries_drain"
+    assert entry["schedule"] == timedelta(seconds=60)
+
+
+# --- Waking the worker ---------------------------------------------------------------------
+
+
+class CountingTask:
+    """Stands in for the Celery task: records each publish and the queue it went to."""
+
+    name = "test.counting"
+
+    def __init__(self) -> None:
+        self.published: list[str | None] = []
+
+    def apply_async(self, *, queue=None):
+        self.published.append(queue)
+
+
+@pytest.fixture
+def flag_redis(monkeypatch):
+    """Wake-ups flagged in this machine's Redis, as with a Redis broker."""
+    client = redis.Redis.from_url(require_redis())
+    monkeypatch.setattr(wakeup, "flag_client", lambda: client)
+    yield client
+    client.delete("test:flag")
+
+
+def test_one_publish_covers_every_wake_until_the_drain_clears_the_flag(flag_redis):
+    task = CountingTask()
+    assert wakeup.task_wake(task, flag="test:flag", queue="intake") is True
+    assert wakeup.task_wake(task, flag="test:flag", queue="intake") is False
+    assert wakeup.task_wake(task, flag="test:flag", queue="intake") is False
+    assert task.published == ["intake"]
+    assert 0 < flag_redis.ttl("test:flag") <= 60  # a lost message delays work a minute at most
+    wakeup.wake_clear("test:flag")
+    assert wakeup.task_wake(task, flag="test:flag") is True
+    assert task.published == ["intake", None]
+
+
+def test_a_redis_outage_loses_no_delivery(client, queen, monkeypatch, caplog):
+    down = wakeup._client("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setattr(wakeup, "flag_client", lambda: down)
+    response = post_signed(client, load_event("booking_created__confirmed"))
+    assert response.status_code == 202
+    assert WebhookDelivery.objects.get().outcome == "queued"  # beat's drain applies it
+    assert "periodic run will pick the work up" in caplog.text
+    assert deliveries.webhook_deliveries_drain() == (1, False)
+
+
+def test_in_process_tasks_are_published_on_every_wake(settings):
+    from charterops.celery import app
+
+    assert app.conf.task_always_eager
+    assert wakeup.flag_client() is None
+    task = CountingTask()
+    wakeup.task_wake(task, flag="test:flag")
+    wakeup.task_wake(task, flag="test:flag")
+    assert task.published == [None, None]
