@@ -297,6 +297,7 @@ def webhook_openapi_add(schema: dict[str, Any]) -> None:
                 "400": reply("body is not JSON"),
                 "401": reply("missing, bad or expired signature, or no secret configured"),
                 "413": reply("body larger than 256 KiB"),
+                "429": reply("too many deliveries with a bad signature from this address"),
                 "422": reply("schema or value errors (unknown boat, party too large), per field"),
             },
         }

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -108,6 +109,9 @@ def webhook_delivery_receive(
             DeliveryResult(500, Outcome.ERROR, f"internal error: {type(exc).__name__}"),
             None,
         )
+    if result.outcome == Outcome.BAD_SIGNATURE and _refusals_exceeded(source, remote_addr):
+        message = "too many refused deliveries from this address; try again in a minute"
+        return DeliveryResult(429, Outcome.BAD_SIGNATURE, message)
     fields = {
         "source": source[:40],
         "body": body_storable(body),
@@ -127,6 +131,25 @@ def webhook_delivery_receive(
         delivery = _insert(fields, result, processed=True)
     result.delivery_id = delivery.pk
     return result
+
+
+def _refusals_exceeded(source: str, remote_addr: str | None) -> bool:
+    """Whether this address sent more unauthenticated deliveries this minute than are stored.
+
+    Only deliveries that failed the signature count, so a relay with the right secret is
+    never slowed; someone without it cannot fill the table with 256 KiB bodies. The count
+    lives in the cache (``CACHE_URL``: Redis in production, shared by all web processes).
+    """
+    limit = settings.CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE
+    key = f"webhook-refusals:{source}:{remote_addr or '-'}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        count = 1
+    if count == limit + 1:
+        log.warning("refused webhook deliveries from %s exceed %d a minute", remote_addr, limit)
+    return count > limit
 
 
 def webhook_delivery_refuse(

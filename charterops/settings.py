@@ -260,6 +260,10 @@ CHARTEROPS_FANOUT_LEASE_SECONDS = env.int("CHARTEROPS_FANOUT_LEASE_SECONDS", def
 # Webhook secrets are read per source from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> at request time.
 CHARTEROPS_WEBHOOK_MAX_BYTES = 256 * 1024
 CHARTEROPS_WEBHOOK_TOLERANCE_SECONDS = 300
+# Deliveries failing the signature stored per source, address and minute; beyond it, 429.
+CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE = env.int(
+    "CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE", default=60
+)
 # Queue of the task that applies stored webhook deliveries; empty = Celery's default queue.
 # A queue of its own keeps new bookings from waiting behind a fan-out backlog.
 CHARTEROPS_INTAKE_QUEUE = env.str("CHARTEROPS_INTAKE_QUEUE", default="")

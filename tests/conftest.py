@@ -143,3 +143,13 @@ def _fresh_boat_index():
     boat_index.clear()
     yield
     boat_index.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached pages never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -2,8 +2,10 @@
 
 import pytest
 
+from bookings.models import WebhookDelivery
+
 from .auth_suite import SignatureAuthSuite
-from .intake_support import WEBHOOK_URL
+from .intake_support import WEBHOOK_URL, load_event, post_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -16,3 +18,18 @@ def configured(webhook_secrets, queen):
 class TestBoatsetterWebhookAuth(SignatureAuthSuite):
     url = WEBHOOK_URL
     source_variable = "CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER"
+
+
+def test_a_flood_of_forged_deliveries_is_not_stored_but_the_real_relay_gets_through(
+    client, settings, webhook_secrets, queen
+):
+    settings.CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE = 3
+    forged = [
+        post_signed(client, load_event("booking_created__confirmed"), secret="guess")
+        for _ in range(5)
+    ]
+    assert [r.status_code for r in forged] == [401, 401, 401, 429, 429]
+    assert "too many refused deliveries" in forged[-1].json()["error"]
+    assert WebhookDelivery.objects.filter(outcome="bad_signature").count() == 3
+    # Deliveries with the right secret never count against the address.
+    assert post_signed(client, load_event("booking_created__confirmed")).status_code == 202
