@@ -387,7 +387,7 @@ def worker_drain(env: dict[str, str], accepted: int) -> bool:
     queued = outcomes().get("queued", 0)
     print(
         f"stored and waiting: {queued} queued deliveries; {published} drain message(s) were "
-        "published for them (the wake-up flag stays set while no worker runs)"
+        "published for them (at most one per wake-up lease)"
     )
     worker = CeleryWorker(
         broker_url=REDIS_URL,

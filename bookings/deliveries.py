@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 Outcome = WebhookDelivery.Outcome
 #: request headers never stored with a delivery
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-dashboard-token"}
-#: the Redis flag that says a drain task is already on its way (charterops.wakeup)
-DRAIN_FLAG = "charterops:webhook-drain-pending"
+#: the Redis key of the drains' wake-up lease (charterops.wakeup)
+DRAIN_FLAG = "charterops:webhook-drain-lease"
+#: how often a woken drain looks at the queue while its lease holds
+LEASE_POLL_SECONDS = 0.1
 #: a worker that fails to apply a delivery tries again after 30 s, 1, 2, 4 min, then gives up
 MAX_ATTEMPTS = 5
 
@@ -252,21 +254,30 @@ def drain_flag() -> str:
 # --- The worker ---------------------------------------------------------------------------
 
 
-def webhook_deliveries_drain(*, limit: int = 500, seconds: float = 30.0) -> tuple[int, bool]:
+def webhook_deliveries_drain(
+    *, lease_token: str | None = None, limit: int = 500, seconds: float = 30.0
+) -> tuple[int, bool]:
     """Apply queued deliveries that are due, oldest first; (how many, whether some remain).
 
-    Several drains may run at once: each claims a row with ``FOR UPDATE SKIP LOCKED`` and
-    applies it in the same transaction, so a delivery is applied once whoever runs.
+    Woken with a ``lease_token`` (charterops.wakeup), the drain keeps watching the queue
+    while its lease holds, because web processes that know of the lease do not wake anyone
+    for the deliveries they store meanwhile; after the lease it looks one last time. Several
+    drains may run at once: each claims a row with ``FOR UPDATE SKIP LOCKED`` and applies it
+    in the same transaction, so a delivery is applied once whoever runs.
     """
-    from charterops.wakeup import wake_clear
+    from charterops.wakeup import lease_alive
 
-    wake_clear(drain_flag())  # before looking: a delivery committed from now on wakes another
     deadline = time.monotonic() + seconds
     done = 0
     while done < limit and time.monotonic() < deadline:
-        if not webhook_delivery_apply_next():
+        if webhook_delivery_apply_next():
+            done += 1
+        elif lease_alive(drain_flag(), lease_token):
+            time.sleep(LEASE_POLL_SECONDS)
+        elif webhook_delivery_apply_next():  # the last look, after the lease ended
+            done += 1
+        else:
             return done, False
-        done += 1
     return done, webhook_deliveries_due().exists()
 
 

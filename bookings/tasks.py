@@ -24,14 +24,17 @@ def calendar_reconcile_task(days_back: int = 1, days_ahead: int = 120, fix: bool
 
 
 @shared_task(name="bookings.webhook_deliveries_drain", acks_late=True, ignore_result=True)
-def webhook_deliveries_drain_task() -> int:
-    """Apply queued webhook deliveries (woken by the webhook; every minute from beat as the
-    backstop for a lost wake-up and for retries). Runs a bounded batch and, when deliveries
-    remain, queues itself again so other work interleaves. Returns how many it applied.
+def webhook_deliveries_drain_task(lease_token: str | None = None) -> int:
+    """Apply queued webhook deliveries: woken by the webhook (with a lease, see
+    charterops.wakeup) and run every minute by beat as the backstop for lost wake-ups and
+    for retries. Runs a bounded batch and, when deliveries remain, queues itself again so
+    other work interleaves. Returns how many it applied.
     """
     from .deliveries import intake_queue, webhook_deliveries_drain
 
-    done, more = webhook_deliveries_drain()
+    done, more = webhook_deliveries_drain(lease_token=lease_token)
     if more:
-        webhook_deliveries_drain_task.apply_async(queue=intake_queue() or None)
+        webhook_deliveries_drain_task.apply_async(
+            kwargs={"lease_token": lease_token}, queue=intake_queue() or None
+        )
     return done

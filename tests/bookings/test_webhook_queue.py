@@ -7,6 +7,7 @@ worker is woken (a Redis flag, so one Celery message covers many deliveries).
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -171,46 +172,88 @@ def test_beat_runs_the_drain_every_minute_as_a_backstop(settings):
 
 
 class CountingTask:
-    """Stands in for the Celery task: records each publish and the queue it went to."""
+    """Stands in for the Celery task: records each publish, its lease token and its queue."""
 
     name = "test.counting"
 
     def __init__(self) -> None:
-        self.published: list[str | None] = []
+        self.published: list[tuple[str | None, str | None]] = []
 
-    def apply_async(self, *, queue=None):
-        self.published.append(queue)
+    def apply_async(self, *, kwargs=None, queue=None):
+        self.published.append(((kwargs or {}).get("lease_token"), queue))
 
 
 @pytest.fixture
 def flag_redis(monkeypatch):
-    """Wake-ups flagged in this machine's Redis, as with a Redis broker."""
+    """Wake-ups leased in this machine's Redis, as with a Redis broker."""
     client = redis.Redis.from_url(require_redis())
+    client.delete("test:flag")
     monkeypatch.setattr(wakeup, "flag_client", lambda: client)
+    wakeup.known_leases_forget()
     yield client
+    wakeup.known_leases_forget()
     client.delete("test:flag")
 
 
-def test_one_publish_covers_every_wake_until_the_drain_clears_the_flag(flag_redis):
+def test_one_publish_and_its_lease_cover_every_wake_while_the_lease_holds(flag_redis):
     task = CountingTask()
     assert wakeup.task_wake(task, flag="test:flag", queue="intake") is True
+    [(token, queue)] = task.published
+    assert queue == "intake" and flag_redis.get("test:flag") == token.encode()
+    assert 0 < flag_redis.pttl("test:flag") <= wakeup.LEASE_SECONDS * 1000
+    flag_redis.delete("test:flag")  # behind the process's back: it does not even ask Redis
     assert wakeup.task_wake(task, flag="test:flag", queue="intake") is False
-    assert wakeup.task_wake(task, flag="test:flag", queue="intake") is False
-    assert task.published == ["intake"]
-    assert 0 < flag_redis.ttl("test:flag") <= 60  # a lost message delays work a minute at most
-    wakeup.wake_clear("test:flag")
-    assert wakeup.task_wake(task, flag="test:flag") is True
-    assert task.published == ["intake", None]
+    assert len(task.published) == 1
 
 
-def test_a_redis_outage_loses_no_delivery(client, queen, monkeypatch, caplog):
+def test_another_process_learns_the_lease_from_redis_and_stays_quiet(flag_redis):
+    task = CountingTask()
+    wakeup.task_wake(task, flag="test:flag")
+    wakeup.known_leases_forget()  # as if another web process
+    assert wakeup.task_wake(task, flag="test:flag") is False
+    assert len(task.published) == 1
+
+
+def test_after_the_lease_the_next_wake_publishes_a_new_drain(flag_redis):
+    task = CountingTask()
+    wakeup.task_wake(task, flag="test:flag", lease=0.3)
+    time.sleep(0.35)
+    assert wakeup.task_wake(task, flag="test:flag", lease=0.3) is True
+    assert len({token for token, _ in task.published}) == 2
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_woken_drain_watches_the_queue_until_its_lease_ends(
+    client, parked, flag_redis, monkeypatch
+):
+    """Deliveries stored during the lease wake nobody; the lease's drain must take them."""
+    post_signed(client, load_event("booking_created__confirmed"))
+    flag_redis.set("test:flag", "tok", px=60_000)
+    monkeypatch.setattr(deliveries, "drain_flag", lambda: "test:flag")
+    waits: list[int] = []
+
+    def meanwhile(seconds: float) -> None:
+        waits.append(1)
+        if len(waits) == 1:  # a delivery arrives while the drain watches
+            post_signed(client, load_event("booking_updated__new_time"))
+        else:  # then the lease ends
+            flag_redis.delete("test:flag")
+
+    monkeypatch.setattr(deliveries.time, "sleep", meanwhile)
+    assert deliveries.webhook_deliveries_drain(lease_token="tok") == (2, False)
+    assert len(waits) == 2
+    assert Booking.objects.get().local_start.hour == 12
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_redis_outage_loses_no_delivery(client, monkeypatch, caplog):
     down = wakeup._client("redis://127.0.0.1:1/0")  # nothing listens on port 1
     monkeypatch.setattr(wakeup, "flag_client", lambda: down)
     response = post_signed(client, load_event("booking_created__confirmed"))
     assert response.status_code == 202
     assert WebhookDelivery.objects.get().outcome == "queued"  # beat's drain applies it
     assert "periodic run will pick the work up" in caplog.text
-    assert deliveries.webhook_deliveries_drain() == (1, False)
+    assert deliveries.webhook_deliveries_drain(lease_token="lost") == (1, False)
 
 
 def test_in_process_tasks_are_published_on_every_wake(settings):
@@ -221,4 +264,4 @@ def test_in_process_tasks_are_published_on_every_wake(settings):
     task = CountingTask()
     wakeup.task_wake(task, flag="test:flag")
     wakeup.task_wake(task, flag="test:flag")
-    assert task.published == [None, None]
+    assert task.published == [(None, None), (None, None)]
