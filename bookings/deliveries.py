@@ -8,9 +8,10 @@ nothing can fail between receiving a delivery and storing it (an unexpected exce
 them is stored as an error before the 500). A delivery that passes is stored ``queued`` and
 holds its event's dedupe key (a partial unique constraint on ``WebhookDelivery``): of two
 copies of one event, even concurrent ones, exactly one holds it and the other is stored and
-answered ``duplicate``. The answer is then 202, and a worker (:func:`webhook_deliveries_drain`)
-applies queued deliveries in arrival order through ``intake.booking_upsert_from_event`` and
-records ``accepted``, ``stale`` or ``invalid`` on the row.
+answered ``duplicate``. The answer is then 202, and workers (:func:`webhook_deliveries_drain`)
+apply queued deliveries oldest first through ``intake.booking_upsert_from_event`` (whose
+``occurred_at`` rule settles events that overtake each other) and record ``accepted``,
+``stale`` or ``invalid`` on the row.
 
 What a corrected secret, boat list or payload can fix (401, 422, and an event the worker
 found invalid) does not hold the key, so a replay or a fixed copy can still apply it.
