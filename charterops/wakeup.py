@@ -70,13 +70,13 @@ def task_wake(task: Task, *, flag: str, queue: str = "", lease: float = LEASE_SE
     the caller's row is committed already, and the periodic drain finds it if Redis or the
     broker is down (logged).
     """
+    if _known_leases.get(flag, 0.0) > time.monotonic():  # the hot path: no I/O at all
+        return False
     try:
         client = flag_client()
         if client is None:
             task.apply_async(kwargs={"lease_token": None}, queue=queue or None)
             return True
-        if _known_leases.get(flag, 0.0) > time.monotonic():
-            return False
         for _ in range(2):  # twice: the lease may end between SET and PTTL
             sent = time.monotonic()
             token = uuid.uuid4().hex

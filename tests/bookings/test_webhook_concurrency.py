@@ -3,17 +3,17 @@ duplicates; several workers draining the queue apply each delivery once."""
 
 import json
 import threading
-import time
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.db import connection, connections
 from django.test import Client
 
 from bookings.models import Booking, WebhookDelivery
-from bookings.signatures import signature_header
 from charterops.models import AuditEvent
 
-from .intake_support import SECRET, WEBHOOK_URL, load_event
+from .intake_support import load_event, post_signed
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,33 +25,32 @@ pytestmark = [
 ]
 
 
-def _post_concurrently(bodies: list[bytes]) -> list[int]:
-    barrier = threading.Barrier(len(bodies))
-    statuses: list[int] = []
+def _at_once[T](calls: list[Callable[[], T]]) -> list[T]:
+    """Run each call on a thread (and database connection) of its own, released together."""
+    barrier = threading.Barrier(len(calls))
+    results: list[T] = []
     lock = threading.Lock()
 
-    def send(body: bytes) -> None:
+    def run(call: Callable[[], T]) -> None:
         try:
-            client = Client()
-            header = signature_header(body, SECRET, timestamp=int(time.time()))
             barrier.wait(timeout=10)
-            response = client.post(
-                WEBHOOK_URL,
-                data=body,
-                content_type="application/json",
-                headers={"X-CharterOps-Signature": header},
-            )
+            result = call()
             with lock:
-                statuses.append(response.status_code)
+                results.append(result)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    return sorted(statuses)
+    return results
+
+
+def _post_concurrently(bodies: list[bytes]) -> list[int]:
+    responses = _at_once([partial(post_signed, Client(), body) for body in bodies])
+    return sorted(r.status_code for r in responses)
 
 
 @pytest.mark.usefixtures("webhook_secrets", "queen")
@@ -86,30 +85,8 @@ def test_workers_draining_at_once_apply_each_queued_delivery_once(monkeypatch):
     for n in range(24):
         event = load_event("booking_created__confirmed", id=f"evt_drain_{n}")
         event["booking"]["id"] = f"BS-drain-{n}"
-        body = json.dumps(event).encode()
-        header = signature_header(body, SECRET, timestamp=int(time.time()))
-        response = client.post(
-            WEBHOOK_URL,
-            data=body,
-            content_type="application/json",
-            headers={"X-CharterOps-Signature": header},
-        )
-        assert response.status_code == 202
-    counts: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def drain() -> None:
-        try:
-            barrier.wait(timeout=10)
-            counts.append(deliveries.webhook_deliveries_drain()[0])
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=drain) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+        assert post_signed(client, event).status_code == 202
+    counts = _at_once([lambda: deliveries.webhook_deliveries_drain()[0]] * 4)
     assert sum(counts) == 24
     assert Booking.objects.count() == 24
     assert AuditEvent.objects.filter(action="bookings.booking.created").count() == 24
