@@ -274,6 +274,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
+    # Objects of photo grants that expired unconfirmed (S3's lifecycle rule is the backstop).
+    "photo-grants-sweep": {
+        "task": "charterops.photo_grants_sweep",
+        "schedule": timedelta(minutes=15),
+    },
     # Normally woken by each webhook delivery; this catches lost wake-ups and retries.
     "webhook-deliveries-drain": {
         "task": "bookings.webhook_deliveries_drain",
