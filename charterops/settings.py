@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "charterops.health.HealthMiddleware",  # /healthz, /readyz: before host and https checks
+    "charterops.observability.RequestContextMiddleware",  # request id, one log line each
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -308,6 +310,8 @@ CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", defau
 CHARTEROPS_FANOUT_BACKOFF_BASE = env.float("CHARTEROPS_FANOUT_BACKOFF_BASE", default=2.0)
 CHARTEROPS_FANOUT_BACKOFF_CAP = env.float("CHARTEROPS_FANOUT_BACKOFF_CAP", default=600.0)
 CHARTEROPS_FANOUT_LEASE_SECONDS = env.int("CHARTEROPS_FANOUT_LEASE_SECONDS", default=120)
+# /readyz says "not ready" once a fan-out row or webhook delivery has waited longer than this.
+CHARTEROPS_READY_MAX_STUCK_SECONDS = env.int("CHARTEROPS_READY_MAX_STUCK_SECONDS", default=900)
 
 # --- Bookings intake (webhook, API) -----------------------------------------------------
 # Webhook secrets are read per source from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> at request time.
@@ -419,14 +423,46 @@ if _missing:
         + ". See docs/configuration.md; the embedded demo runs with CHARTEROPS_MODE=demo."
     )
 
+# --- Logs and error reports -------------------------------------------------------------
+# JSON lines in production (request id, booking id, target, delivery id; never a token, link
+# or secret: charterops/observability.py redacts), plain text in the demo.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEMO else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "charterops.observability.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "charterops.observability.JsonFormatter"},
+        "text": {
+            "()": "charterops.observability.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "charterops.fanout": {"level": env.str("FANOUT_LOG_LEVEL", default="WARNING")},
+        # One line per request and task; the demo keeps its console quiet.
+        "charterops.ops": {
+            "level": env.str("OPS_LOG_LEVEL", default="WARNING" if DEMO else "INFO")
+        },
     },
 }
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    # Settings load in web, worker and beat processes alike: all three report.
+    from charterops.observability import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=CHARTEROPS_MODE),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
