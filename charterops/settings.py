@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "charterops.health.HealthMiddleware",  # /healthz, /readyz: before host and https checks
     "charterops.observability.RequestContextMiddleware",  # request id, one log line each
+    "charterops.ratelimits.EntryRateLimitMiddleware",  # token and anonymous entries, per address
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -388,6 +389,24 @@ CHARTEROPS_GUEST_PHOTO_RATE_PER_PAGE = env.str(
 CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS = env.str(
     "CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS", default="60/h"
 )
+
+# --- Rate limits (charterops/ratelimits.py), per client address, in the shared cache --------
+CHARTEROPS_RATE_LIMITS = {
+    group: env.str(f"CHARTEROPS_RATE_{group.upper().replace('-', '_')}", default=rate)
+    for group, rate in {
+        "crew-link": "20/m",  # requests carrying a magic-link token
+        "api-token": "120/m",
+        "scc-api": "60/m",
+        "feed-token": "60/m",
+        "local-upload": "30/m",
+        "photo-view": "300/m",
+        "guest-page": "120/m",
+        "guest-endpoint": "120/m",
+    }.items()
+}
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    # nginx (deploy/nginx/) *sets* X-Forwarded-For to the client's address: one value.
+    RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
 
 # --- Production checks ------------------------------------------------------------------
 if CHARTEROPS_STORAGE == "s3":
