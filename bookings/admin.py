@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from charterops.admin import ReadOnlyAdmin, state_badges
+from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
 from crew.admin import (
@@ -23,8 +24,10 @@ from crew.models import CrewAssignment
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .intake import EVENT_TYPES
 from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
+from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 
 
@@ -79,7 +82,7 @@ class TargetStateInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, admin.ModelAdmin):
+class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, ScalableListMixin, admin.ModelAdmin):
     list_display = [
         "reference_display",
         "guest_name",
@@ -92,7 +95,9 @@ class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, admin.ModelAdmin):
     ]
     list_display_links = ["reference_display", "guest_name"]
     list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
-    search_fields = ["external_id", "guest_name", "guest_email", "guest_phone"]
+    # Read by booking_search (get_search_results): these columns, meeting point and crew names.
+    search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
+    search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
     date_hierarchy = "start"
     list_select_related = ["boat"]
     list_per_page = 50
@@ -162,6 +167,11 @@ class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, admin.ModelAdmin):
                 ),
             )
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return queryset, False
+        return booking_search(queryset, search_term), False
 
     @admin.display(description="booking", ordering="external_id")
     def reference_display(self, obj: Booking) -> str:
@@ -235,7 +245,7 @@ class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(DeliveryReplayMixin, ReadOnlyAdmin):
+class WebhookDeliveryAdmin(DeliveryReplayMixin, ScalableListMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "source",
@@ -245,7 +255,11 @@ class WebhookDeliveryAdmin(DeliveryReplayMixin, ReadOnlyAdmin):
         "http_status",
         "booking",
     ]
-    list_filter = ["outcome", "source", "event_type"]
+    list_filter = [
+        "outcome",
+        fixed_choices_filter("source", Booking.Source.choices),
+        fixed_choices_filter("event_type", [(t, t) for t in EVENT_TYPES], title="event type"),
+    ]
     search_fields = ["event_id", "body", "error"]
     date_hierarchy = "received_at"
     list_select_related = ["booking"]

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from .admin_lists import ScalableListMixin, fixed_choices_filter
 from .fanout.engine import booking_fanout_retry
 from .models import AuditEvent, TargetState
 
@@ -60,9 +61,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ScalableListMixin, ReadOnlyAdmin):
     list_display = ["created_at", "action", "object_repr", "actor_label"]
-    list_filter = ["action", "object_type"]
+    list_filter = [
+        fixed_choices_filter(
+            "action", [(f"{app}.", app) for app in ("bookings", "crew", "guestpages", "charterops")]
+        ),
+    ]
     search_fields = ["action", "object_repr", "object_id", "actor_label"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
@@ -95,7 +100,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(TargetState)
-class TargetStateAdmin(ReadOnlyAdmin):
+class TargetStateAdmin(ScalableListMixin, ReadOnlyAdmin):
     """Every (booking, target) row; filtered to 'Failed or stuck' it is the attention list."""
 
     list_display = [
@@ -110,7 +115,11 @@ class TargetStateAdmin(ReadOnlyAdmin):
         "external_ref",
         "updated_at",
     ]
-    list_filter = [AttentionFilter, "status", "target"]
+    list_filter = [
+        AttentionFilter,
+        "status",
+        fixed_choices_filter("target", list(TARGET_LABELS.items())),
+    ]
     search_fields = ["booking__external_id", "booking__guest_name", "last_error", "external_ref"]
     list_select_related = ["booking"]
     actions = ["retry_rows"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
@@ -63,18 +63,17 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
+        # EXISTS, not a join and DISTINCT: the page's sort and limit stay on the booking index.
         invited = CrewAssignment.Response.INVITED
-        if self.value() == "silent":
-            return queryset.filter(
-                Q(assignments__escalated_at__isnull=False) & Q(assignments__response=invited)
-            ).distinct()
-        if self.value() == "unanswered":
-            return queryset.filter(assignments__response=invited).distinct()
-        if self.value() == "declined":
-            return queryset.filter(
-                assignments__response=CrewAssignment.Response.DECLINED
-            ).distinct()
-        return queryset
+        conditions = {
+            "silent": Q(escalated_at__isnull=False, response=invited),
+            "unanswered": Q(response=invited),
+            "declined": Q(response=CrewAssignment.Response.DECLINED),
+        }
+        if self.value() not in conditions:
+            return queryset
+        crew = CrewAssignment.objects.filter(conditions[self.value()], booking=OuterRef("pk"))
+        return queryset.filter(Exists(crew))
 
 
 @admin.action(description="Revoke crew links (every member of the charter)", permissions=["change"])
