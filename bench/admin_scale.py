@@ -353,8 +353,8 @@ def _clients(assignment_id: int):
     return staff, crew
 
 
-def measure(paths: dict[str, str], *, repeat: int, timed: bool) -> dict[str, dict]:
-    """Per page: SQL queries, bytes, and (``timed``) median/p95 over ``repeat`` requests."""
+def measure(paths: dict[str, str], *, repeat: int, only: list[str] | None = None) -> dict:
+    """Per page: SQL queries, bytes, and median/p95 over ``repeat`` requests."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -363,7 +363,7 @@ def measure(paths: dict[str, str], *, repeat: int, timed: bool) -> dict[str, dic
     staff, crew = _clients(int(paths["_assignment"]))
     results = {}
     for name, path in paths.items():
-        if name.startswith("_"):
+        if name.startswith("_") or (only and not name.startswith(tuple(only))):
             continue
         client = crew if name == "crew_page" else staff
 
@@ -378,14 +378,13 @@ def measure(paths: dict[str, str], *, repeat: int, timed: bool) -> dict[str, dic
         with CaptureQueriesContext(connection) as queries:
             response = get()
         row = {"queries": len(queries.captured_queries), "kib": len(response.content) / 1024}
-        if timed:
-            samples = []
-            for _ in range(min(repeat, 3) if name == "feed_cold" else repeat):
-                started = time.perf_counter()
-                get()
-                samples.append((time.perf_counter() - started) * 1000)
-            row["median_ms"] = statistics.median(samples)
-            row["p95_ms"] = percentile(samples, 95)
+        samples = []
+        for _ in range(min(repeat, 3) if name == "feed_cold" else repeat):
+            started = time.perf_counter()
+            get()
+            samples.append((time.perf_counter() - started) * 1000)
+        row["median_ms"] = statistics.median(samples)
+        row["p95_ms"] = percentile(samples, 95)
         results[name] = row
     return results
 
@@ -414,6 +413,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="timed requests per page")
     parser.add_argument("--rebuild", action="store_true", help="build the data again")
     parser.add_argument("--explain", metavar="PAGE", help="EXPLAIN ANALYZE a page's slowest SQL")
+    parser.add_argument("--pages", help="only pages whose name starts with one of these (a,b)")
     args = parser.parse_args()
     n = args.n or (20_000 if args.quick else 100_000)
     repeat = args.repeat or (5 if args.quick else 9)
@@ -442,33 +442,41 @@ def main() -> None:
         explain(args.explain)
         return
     prepare(f"bench_admin_{SMALL}", SMALL, rebuild=args.rebuild)
-    small = measure(pages(), repeat=1, timed=False)
+    only = args.pages.split(",") if args.pages else None
+    small = measure(pages(), repeat=3, only=only)
     prepare(name, n, rebuild=args.rebuild)
     load = os.getloadavg()
-    large = measure(pages(), repeat=repeat, timed=True)
+    large = measure(pages(), repeat=repeat, only=only)
     print(
         f"\n{n:,} bookings on PostgreSQL; {repeat} timed requests per page; load average "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
     )
     print(
-        f"{'page':<26} {'q@' + str(SMALL):>5} {'q@N':>5} {'median ms':>10} {'p95 ms':>8} {'KiB':>6}"
+        f"{'page':<26} {'q@' + str(SMALL):>5} {'q@N':>5} {'median ms':>10} {'p95 ms':>8} "
+        f"{'ms@' + str(SMALL):>7} {'N/' + str(SMALL):>6} {'KiB':>6}"
     )
     for page, row in large.items():
+        ratio = row["median_ms"] / small[page]["median_ms"]
         print(
             f"{page:<26} {small[page]['queries']:>5} {row['queries']:>5} "
-            f"{row['median_ms']:>10.1f} {row['p95_ms']:>8.1f} {row['kib']:>6.0f}"
+            f"{row['median_ms']:>10.1f} {row['p95_ms']:>8.1f} "
+            f"{small[page]['median_ms']:>7.1f} {ratio:>6.2f} {row['kib']:>6.0f}"
         )
     summary = {
         "n": n,
         "load": round(load[0], 2),
-        "changelist_ms_median": round(large["changelist"]["median_ms"], 1),
-        "queries_small": small["changelist"]["queries"],
-        "queries_large": large["changelist"]["queries"],
     }
+    if "changelist" in large:
+        summary |= {
+            "changelist_ms_median": round(large["changelist"]["median_ms"], 1),
+            "queries_small": small["changelist"]["queries"],
+            "queries_large": large["changelist"]["queries"],
+        }
     for page, row in large.items():
         summary[f"{page}_ms_median"] = round(row["median_ms"], 1)
         summary[f"{page}_ms_p95"] = round(row["p95_ms"], 1)
         summary[f"{page}_queries"] = [small[page]["queries"], row["queries"]]
+        summary[f"{page}_ratio_to_{SMALL}"] = round(row["median_ms"] / small[page]["median_ms"], 2)
     print(json.dumps(summary))
 
 

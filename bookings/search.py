@@ -4,8 +4,8 @@ Every word must match somewhere (words are ANDed, places ORed), case-insensitive
 anywhere in the text. On PostgreSQL the booking's columns have trigram GIN indexes on
 ``UPPER(column)`` (migration ``0006_booking_search_trigram``), which is the expression
 Django's ``icontains`` compares, so a search reads the index, not the table; SQLite runs the
-same lookups as plain scans. Crew names are matched in the assignment table and joined back
-by id (no DISTINCT over the bookings).
+same lookups as plain scans. Crew names are matched in the (small) member table, and those
+members' assignments UNIONed with the bookings' own matches (no DISTINCT over the bookings).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from .models import Booking
 
 #: the booking's own columns a search reads (each has a trigram index on PostgreSQL)
 SEARCH_COLUMNS = ("external_id", "guest_name", "guest_email", "guest_phone", "meeting_point")
-#: related text a search reads too, as ``relation: lookup path`` from that relation's model
-SEARCH_RELATED = {"assignments": "member__name"}
 
 
 def _words(text: str) -> list[str]:
@@ -31,16 +29,31 @@ def _words(text: str) -> list[str]:
     return words
 
 
+def _crew_models():
+    """The assignment and member models, reached through the relation (crew imports us)."""
+    assignment = Booking._meta.get_field("assignments").related_model
+    return assignment, assignment._meta.get_field("member").related_model
+
+
 def booking_search(queryset: QuerySet[Booking], text: str) -> QuerySet[Booking]:
-    """Narrow ``queryset`` to bookings matching every word of ``text``. Read-only."""
+    """Narrow ``queryset`` to bookings matching every word of ``text``. Read-only.
+
+    Per word: one small query for the crew members whose name matches. When none does (a
+    guest, a reference), the word is a plain OR over the indexed columns (on PostgreSQL a
+    BitmapOr of the trigram indexes); when some do, the bookings' own matches are UNIONed
+    with those members' assignments, so the indexes still serve both halves.
+    """
+    assignment_model, member_model = _crew_models()
     for word in _words(text):
-        match = Q()
+        own = Q()
         for column in SEARCH_COLUMNS:
-            match |= Q(**{f"{column}__icontains": word})
-        for relation, path in SEARCH_RELATED.items():
-            related = Booking._meta.get_field(relation).related_model
-            fk = Booking._meta.get_field(relation).field.attname
-            ids = related.objects.filter(**{f"{path}__icontains": word}).values(fk)
-            match |= Q(pk__in=ids)
-        queryset = queryset.filter(match)
+            own |= Q(**{f"{column}__icontains": word})
+        members = list(
+            member_model.objects.filter(name__icontains=word).values_list("pk", flat=True)
+        )
+        if not members:
+            queryset = queryset.filter(own)
+            continue
+        crew = assignment_model.objects.filter(member_id__in=members).values("booking_id")
+        queryset = queryset.filter(pk__in=Booking.objects.filter(own).values("pk").union(crew))
     return queryset
