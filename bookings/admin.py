@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from charterops.admin import ReadOnlyAdmin, state_badges
+from charterops.admin import ReadOnlyAdmin, state_badges_compact
 from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
@@ -17,6 +17,7 @@ from crew.admin import (
     CrewAssignmentInline,
     CrewSilenceFilter,
     NotificationInline,
+    crew_answers_html,
     revoke_crew_links,
 )
 from crew.admin_ops import BookingCrewOpsMixin
@@ -111,6 +112,10 @@ class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, ScalableListMixin, a
         GuestPageInline,
     ]
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
+
+    class Media:
+        css = {"all": ["charterops/admin.css"]}
+
     actions = ["sync_now", "retry_failed", "cancel_bookings", revoke_crew_links]
     fieldsets = [
         (
@@ -179,17 +184,15 @@ class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, ScalableListMixin, a
 
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:
-        return timezone.localtime(obj.start).strftime("%a %b %-d, %H:%M")
+        return timezone.localtime(obj.start).strftime("%a %b %-d %Y, %H:%M")
 
     @admin.display(description="crew")
     def crew_display(self, obj: Booking) -> str:
-        marks = {"accepted": "✓", "declined": "✗", "invited": "?"}
-        items = [f"{a.member.name} {marks[a.response]}" for a in obj.assignments.all()]
-        return ", ".join(items) or "—"
+        return crew_answers_html(obj.assignments.all())
 
     @admin.display(description="fan-out")
     def fanout(self, obj: Booking) -> str:
-        return state_badges(obj.target_states.all())
+        return state_badges_compact(obj.target_states.all())
 
     # Saves go through the domain functions: validation, version bump, audit row, fan-out.
     def save_model(self, request, obj, form, change):

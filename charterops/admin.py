@@ -49,6 +49,36 @@ def state_badges(states) -> str:
     return format_html_join("", "{}", ((state_badge(s),) for s in states)) or "—"
 
 
+#: the short word per target in the compact badges of the booking list (see its legend)
+TARGET_SHORT = {"calendar": "Cal", "crew": "Crew", "checklist": "List", "guest_page": "Page"}
+
+
+def state_badges_compact(states) -> str:
+    """One small coloured word per target, its status in the title and for screen readers.
+
+    Styled by ``charterops/admin.css`` (classes, no inline styles), so a list of fifty
+    bookings fits 1280 px and renders cheaply.
+    """
+    pills = format_html_join(
+        "",
+        '<span class="co-pill co-{}" title="{}: {}{}" aria-hidden="true">{}</span>'
+        '<span class="co-sr">{}: {}.</span>',
+        (
+            (
+                s.status,
+                TARGET_LABELS.get(s.target, s.target),
+                s.get_status_display(),
+                f" — {s.last_error}" if s.last_error else "",
+                TARGET_SHORT.get(s.target, s.target[:4]),
+                TARGET_LABELS.get(s.target, s.target),
+                s.get_status_display(),
+            )
+            for s in states
+        ),
+    )
+    return format_html('<span class="co-badges">{}</span>', pills) if pills else "—"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False

@@ -16,12 +16,15 @@ import datetime
 from collections.abc import Iterable
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
 #: unfiltered lists at least this long show PostgreSQL's row estimate instead of a COUNT(*)
@@ -168,3 +171,13 @@ class ScalableListMixin:
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     change_list_template = "admin/charterops/scalable_change_list.html"
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj) -> str:
+        """Django's row checkbox, written directly (its widget template costs ~0.5 ms a row)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            f"Select this object for an action - {obj}",
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
+from django.utils.html import format_html_join
 
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
@@ -74,6 +75,32 @@ class CrewSilenceFilter(admin.SimpleListFilter):
             return queryset
         crew = CrewAssignment.objects.filter(conditions[self.value()], booking=OuterRef("pk"))
         return queryset.filter(Exists(crew))
+
+
+#: the crew-answer marks of the booking list and week board, explained by their legend
+ANSWER_MARKS = {"accepted": "✓", "declined": "✗", "invited": "?"}
+ANSWER_WORDS = {"accepted": "accepted", "declined": "declined", "invited": "not answered yet"}
+
+
+def crew_answers_html(assignments) -> str:
+    """Each member's short name and answer mark; the mark's meaning in its title and for
+    screen readers (``charterops/admin.css`` styles it)."""
+    items = format_html_join(
+        " ",
+        '<span class="co-crew">{} <span class="co-answer co-{}" title="{}" '
+        'aria-hidden="true">{}</span><span class="co-sr">({})</span></span>',
+        (
+            (
+                a.member.name,
+                a.response,
+                ANSWER_WORDS[a.response].capitalize(),
+                ANSWER_MARKS[a.response],
+                ANSWER_WORDS[a.response],
+            )
+            for a in assignments
+        ),
+    )
+    return items or "—"
 
 
 @admin.action(description="Revoke crew links (every member of the charter)", permissions=["change"])
