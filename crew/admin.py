@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html_join
 
@@ -21,6 +23,27 @@ from .models import (
 )
 
 
+class LoadedAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete, labelling the selected member from rows already loaded.
+
+    Django's widget looks the selected object up again, one query per form; the booking
+    page's crew inline has the members from its own ``select_related`` (``loaded``).
+    """
+
+    loaded: dict[str, models.Model]
+
+    def optgroups(self, name, value, attr=None):
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        loaded = getattr(self, "loaded", {})
+        if not selected or not selected <= loaded.keys():
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in sorted(selected):
+            label = self.choices.field.label_from_instance(loaded[pk])
+            options.append(self.create_option(name, pk, label, selected, len(options)))
+        return [(None, options, 0)]
+
+
 class CrewAssignmentInline(admin.TabularInline):
     model = CrewAssignment
     extra = 0
@@ -28,11 +51,26 @@ class CrewAssignmentInline(admin.TabularInline):
     fields = ["member", "role", "pay", "response", "responded_at", "notified_at", "escalated_at"]
     readonly_fields = ["responded_at", "notified_at", "escalated_at"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "member":
+            kwargs["widget"] = LoadedAutocompleteSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_formset(self, request, obj=None, **kwargs):
         """A formset that warns, after every save of the booking page, about double bookings."""
         formset = super().get_formset(request, obj, **kwargs)
 
         class ConflictWarningFormSet(formset):
+            def _construct_form(self, i, **kwargs):
+                form = super()._construct_form(i, **kwargs)
+                widget = getattr(form.fields["member"].widget, "widget", None)
+                if isinstance(widget, LoadedAutocompleteSelect) and form.instance.member_id:
+                    widget.loaded = {str(form.instance.member_id): form.instance.member}
+                return form
+
             def save(self, commit: bool = True):
                 saved = super().save(commit=commit)
                 if commit:
@@ -118,6 +156,9 @@ class ChecklistItemInline(admin.TabularInline):
     fields = ["phase", "position", "text", "required", "done_by", "done_at", "note"]
     readonly_fields = ["done_by", "done_at"]
     ordering = ["-phase", "position"]  # "pre" sorts after "post": descending puts it first
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("done_by")
 
 
 class _NotificationLogInline(admin.TabularInline):

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from bookings.models import Booking
 from charterops import admin_lists
@@ -172,3 +173,28 @@ def test_the_paginator_counts_filtered_lists_and_estimates_long_unfiltered_ones(
         estimate = EstimatedCountPaginator(Booking.objects.order_by("pk"), 2).count
     assert estimate == table_row_estimate(Booking) == 3
     assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_the_booking_page_costs_the_same_with_one_or_six_crew_and_forty_items(superuser_client):
+    from tests.factories import NotificationFactory
+
+    booking = BookingFactory()
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+
+    def grow(crew: int, items: int) -> None:
+        for _ in range(crew):
+            member = CrewMemberFactory()
+            CrewAssignmentFactory(booking=booking, member=member)
+            NotificationFactory(booking=booking, member=member)
+        for _ in range(items):
+            ChecklistItemFactory(booking=booking, done_by=member, done_at=timezone.now())
+
+    grow(1, 2)
+    superuser_client.get(url)  # the session's first request writes it
+    _, small = _get(superuser_client, url)
+    grow(5, 38)
+    response, large = _get(superuser_client, url)
+    assert len(small) == len(large)
+    page = response.content.decode()
+    for assignment in booking.assignments.select_related("member"):
+        assert f">{escape(assignment.member.name)}</option>" in page  # each row's member, labelled
