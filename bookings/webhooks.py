@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .deliveries import headers_storable, webhook_delivery_receive, webhook_delivery_refuse
+from .intake.webhook import headers_storable, webhook_delivery_receive, webhook_delivery_refuse
 from .signatures import SIGNATURE_HEADER
 
 

@@ -31,8 +31,8 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from .models import Boat, Booking
-from .services import booking_cancel, booking_create, booking_update
+from ..models import Boat, Booking
+from ..services import booking_cancel, booking_create, booking_update
 
 Status = Booking.Status
 EVENT_TYPES = ("booking.created", "booking.updated", "booking.cancelled")
@@ -254,7 +254,7 @@ def booking_payload_precheck(payload: BookingIn) -> None:
     worker applying the event checks everything again against the database
     (``booking_upsert_from_event``). Raises InvalidPayload like the full checks do.
     """
-    from .boat_index import boat_index
+    from .boats import boat_index
 
     boat = boat_index.find(payload.boat.id, payload.boat.name)
     if boat is None:

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Boat
+from ..models import Boat
 
 TTL_SECONDS = 60.0
 

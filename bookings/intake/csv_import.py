@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .intake import InvalidPayload, booking_payload_parse, booking_upsert_from_event
+from .upsert import InvalidPayload, booking_payload_parse, booking_upsert_from_event
 
 COLUMNS = [
     "source",

@@ -31,11 +31,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bookings import intake
 from charterops.audit import audit_log
 
-from . import intake
-from .models import WebhookDelivery
-from .signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
+from ..models import WebhookDelivery
+from ..signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
 
 log = logging.getLogger(__name__)
 Outcome = WebhookDelivery.Outcome
@@ -238,7 +238,7 @@ def webhook_deliveries_wake() -> None:
     """Make sure a worker drains the queue after this (committed) delivery."""
     from charterops.wakeup import task_wake
 
-    from .tasks import webhook_deliveries_drain_task
+    from ..tasks import webhook_deliveries_drain_task
 
     task_wake(webhook_deliveries_drain_task, flag=drain_flag(), queue=intake_queue())
 
