@@ -32,7 +32,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookings import intake
-from charterops.audit import audit_log
+from bookings.intake import sources
+from charterops.audit import SourceActor, audit_log
 
 from ..models import WebhookDelivery
 from ..signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
@@ -168,7 +169,7 @@ def _check(
     source: str, raw: bytes, headers: dict[str, str], *, now: float
 ) -> tuple[DeliveryResult, intake.ParsedEvent | None]:
     """Verify, parse and validate in memory; the verdict and the event when it parsed."""
-    secrets = webhook_secrets(source)
+    secrets = webhook_secrets(source) if sources.NAME.match(source) else []
     if not secrets:
         message = (
             f"no webhook secret is configured for source {source!r}; deliveries from it are refused"
@@ -313,8 +314,9 @@ def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResu
             applied = intake.booking_upsert_from_event(
                 delivery.source,
                 event.booking,
-                actor=f"webhook:{delivery.source}",
+                actor=SourceActor(f"webhook:{delivery.source}"),
                 occurred_at=event.occurred_at,
+                event_id=event.id,
                 via="webhook",
                 event_type=event.type,
             )
