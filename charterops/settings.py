@@ -202,6 +202,12 @@ ANYMAIL = {
 }
 CHARTEROPS_SMS_BACKEND = env.str("CHARTEROPS_SMS_BACKEND", default="outbox")  # outbox | sns
 CHARTEROPS_SNS_TOPIC_ARN = env.str("CHARTEROPS_SNS_TOPIC_ARN", default="")
+# The outbox (charterops/outbox.py): how long a send may hold its claim, how often to retry.
+CHARTEROPS_OUTBOX_LEASE_SECONDS = env.int("CHARTEROPS_OUTBOX_LEASE_SECONDS", default=120)
+CHARTEROPS_OUTBOX_MAX_ATTEMPTS = env.int("CHARTEROPS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Where staff notices go (declines, silent crew, failed messages); also Operations staff
+# holding the "Receives crew staff notices" permission.
+CHARTEROPS_OPERATIONS_EMAIL = env.list("CHARTEROPS_OPERATIONS_EMAIL", default=[])
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -315,6 +321,12 @@ CELERY_BEAT_SCHEDULE.update(
         "crew-reminders": {
             "task": "crew.crew_reminders_run",
             "schedule": timedelta(minutes=15),
+        },
+        # Outbox rows no fan-out run drives (reminders, new links, staff notices) and
+        # expired leases: sent again here.
+        "crew-outbox-sweep": {
+            "task": "crew.outbox_sweep",
+            "schedule": timedelta(seconds=60),
         },
     }
 )
