@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -251,10 +252,13 @@ CHARTEROPS_FANOUT_TARGETS = {
     "guest_page": "guestpages.publishing.GuestPageTarget",
 }
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
-    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
-    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
-        CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget"
-    )
+    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures,
+    # except the ones listed in its "real" key (e.g. the crew target, to count real messages).
+    _real_targets = json.loads(env.str("CHARTEROPS_FANOUT_FAKE")).get("real", [])
+    CHARTEROPS_FANOUT_TARGETS = {
+        name: path if name in _real_targets else "charterops.fanout.fakes.FakeTarget"
+        for name, path in CHARTEROPS_FANOUT_TARGETS.items()
+    }
 # Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
 CHARTEROPS_FANOUT_QUEUE = env.str("CHARTEROPS_FANOUT_QUEUE", default="")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
