@@ -253,3 +253,7 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.member} (v{self.booking_version})"
+
+
+# The departure and return record lives in its own sub-package; imported so Django registers it.
+from .voyage.models import BoatUpkeep, VoyageDocument, VoyagePhoto, VoyageRecord  # noqa: E402, F401
