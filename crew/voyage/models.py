@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -15,6 +17,14 @@ from django.db.models import Q
 from bookings.models import Boat, Booking
 
 READING = {"max_digits": 9, "decimal_places": 1}
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name, such as America/Los_Angeles."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone, e.g. America/Los_Angeles.") from None
 
 
 class BoatUpkeep(models.Model):
@@ -25,7 +35,9 @@ class BoatUpkeep(models.Model):
         GALLONS = "gallons", "Gallons"
 
     boat = models.OneToOneField(Boat, on_delete=models.CASCADE, related_name="upkeep")
-    time_zone = models.CharField(max_length=64, default="America/Los_Angeles")
+    time_zone = models.CharField(
+        max_length=64, default="America/Los_Angeles", validators=[validate_time_zone]
+    )
     fuel_unit = models.CharField(max_length=10, choices=FuelUnit.choices, default=FuelUnit.PERCENT)
     tank_capacity = models.DecimalField(
         **READING,

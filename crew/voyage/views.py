@@ -36,7 +36,7 @@ def _page(booking_id: int) -> str:
 
 
 def _store_photos(request: HttpRequest) -> list:
-    files = request.FILES.getlist("photos")[:MAX_PHOTOS]
+    files = request.FILES.getlist("record_photos")[:MAX_PHOTOS]
     photos = []
     for upload in files:
         try:

@@ -306,7 +306,9 @@ class TestCrewPage:
                 "headcount": "6",
                 "orientation_given": "on",
                 "condition_out": "",
-                "photos": [SimpleUploadedFile("bow.png", tiny_png(), content_type="image/png")],
+                "record_photos": [
+                    SimpleUploadedFile("bow.png", tiny_png(), content_type="image/png")
+                ],
             },
         )
         assert response.status_code == 302
