@@ -22,6 +22,7 @@ from crew.admin import (
 )
 from crew.admin_ops import BookingCrewOpsMixin
 from crew.models import CrewAssignment
+from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
@@ -33,7 +34,7 @@ from .services import booking_cancel, booking_create, booking_touch, booking_upd
 
 
 @admin.register(Boat)
-class BoatAdmin(admin.ModelAdmin):
+class BoatAdmin(BoatVoyageMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "home_marina", "capacity", "active"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "external_id", "home_marina"]
@@ -83,7 +84,13 @@ class TargetStateInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, ScalableListMixin, admin.ModelAdmin):
+class BookingAdmin(
+    BookingImportMixin,
+    BookingCrewOpsMixin,
+    BookingVoyageMixin,
+    ScalableListMixin,
+    admin.ModelAdmin,
+):
     list_display = [
         "reference_display",
         "guest_name",

@@ -336,3 +336,7 @@ class StaffNotice(OutboxMessage):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient}"
+
+
+# The departure and return record lives in its own sub-package; imported so Django registers it.
+from .voyage.models import BoatUpkeep, VoyageDocument, VoyagePhoto, VoyageRecord  # noqa: E402, F401
