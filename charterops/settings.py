@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -253,6 +254,12 @@ ANYMAIL = {
 }
 CHARTEROPS_SMS_BACKEND = env.str("CHARTEROPS_SMS_BACKEND", default="outbox")  # outbox | sns
 CHARTEROPS_SNS_TOPIC_ARN = env.str("CHARTEROPS_SNS_TOPIC_ARN", default="")
+# The outbox (charterops/outbox.py): how long a send may hold its claim, how often to retry.
+CHARTEROPS_OUTBOX_LEASE_SECONDS = env.int("CHARTEROPS_OUTBOX_LEASE_SECONDS", default=120)
+CHARTEROPS_OUTBOX_MAX_ATTEMPTS = env.int("CHARTEROPS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Where staff notices go (declines, silent crew, failed messages); also Operations staff
+# holding the "Receives crew staff notices" permission.
+CHARTEROPS_OPERATIONS_EMAIL = env.list("CHARTEROPS_OPERATIONS_EMAIL", default=[])
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -303,10 +310,13 @@ CHARTEROPS_FANOUT_TARGETS = {
     "guest_page": "guestpages.publishing.GuestPageTarget",
 }
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
-    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
-    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
-        CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget"
-    )
+    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures,
+    # except the ones listed in its "real" key (e.g. the crew target, to count real messages).
+    _real_targets = json.loads(env.str("CHARTEROPS_FANOUT_FAKE")).get("real", [])
+    CHARTEROPS_FANOUT_TARGETS = {
+        name: path if name in _real_targets else "charterops.fanout.fakes.FakeTarget"
+        for name, path in CHARTEROPS_FANOUT_TARGETS.items()
+    }
 # Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
 CHARTEROPS_FANOUT_QUEUE = env.str("CHARTEROPS_FANOUT_QUEUE", default="")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
@@ -327,6 +337,8 @@ CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE = env.int(
 # Queue of the task that applies stored webhook deliveries; empty = Celery's default queue.
 # A queue of its own keeps new bookings from waiting behind a fan-out backlog.
 CHARTEROPS_INTAKE_QUEUE = env.str("CHARTEROPS_INTAKE_QUEUE", default="")
+# Booking sources beyond direct, boatsetter, scc and those with webhook secrets (bookings.intake.sources).
+CHARTEROPS_INTAKE_SOURCES = env.list("CHARTEROPS_INTAKE_SOURCES", default=[])
 if CHARTEROPS_INTAKE_QUEUE:
     CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]["options"] = {"queue": CHARTEROPS_INTAKE_QUEUE}
 
@@ -375,6 +387,12 @@ CELERY_BEAT_SCHEDULE.update(
         "crew-reminders": {
             "task": "crew.crew_reminders_run",
             "schedule": timedelta(minutes=15),
+        },
+        # Outbox rows no fan-out run drives (reminders, new links, staff notices) and
+        # expired leases: sent again here.
+        "crew-outbox-sweep": {
+            "task": "crew.outbox_sweep",
+            "schedule": timedelta(seconds=60),
         },
     }
 )

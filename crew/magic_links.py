@@ -25,6 +25,8 @@ The interface the crew pages use (keep it this small):
 ``magic_links_revoke_for_member(member, *, actor)`` / ``magic_links_revoke_for_booking(booking, *, actor)``
     Staff revocation: bumps the link generation of the assignments, which changes the scope
     every token was signed for. Tokens *and* sessions of the old generation are refused.
+    Each member still on a live charter is sent one "your new link" message per revocation
+    (``new_links``, when given, collects those Notification rows).
 
 ``SESSION_KEY``
     The session entry ``{"<booking id>": [assignment id, generation]}`` listing the charters
@@ -103,27 +105,47 @@ def crew_magic_link(assignment: CrewAssignment) -> str:
     return f"{settings.SITE_URL}/crew/events/{assignment.booking_id}/{qs}"
 
 
-def magic_links_revoke_for_member(member: CrewMember, *, actor: Any = None) -> int:
+def magic_links_revoke_for_member(
+    member: CrewMember, *, actor: Any = None, new_links: list | None = None
+) -> int:
     """Invalidate every link (and crew session) the member holds. Returns assignments touched.
 
     Not idempotent by design: each call invalidates links issued since the previous one.
+    Each upcoming live charter of the member gets one "your new link" message (sent after
+    commit through the outbox; ``crew.notifications.crew_new_links_send``).
     """
     with transaction.atomic():
         count = CrewAssignment.objects.filter(member=member).update(
             link_generation=F("link_generation") + 1
         )
         audit_log("crew.magic_links.revoked", member, actor=actor, data={"assignments": count})
+        _new_links_send(CrewAssignment.objects.filter(member=member), new_links)
     return count
 
 
-def magic_links_revoke_for_booking(booking: Booking, *, actor: Any = None) -> int:
-    """Invalidate every crew link (and crew session) to this charter. Returns assignments touched."""
+def magic_links_revoke_for_booking(
+    booking: Booking, *, actor: Any = None, new_links: list | None = None
+) -> int:
+    """Invalidate every crew link (and crew session) to this charter. Returns assignments touched.
+
+    Each member still on the live charter gets one "your new link" message (after commit).
+    """
     with transaction.atomic():
         count = CrewAssignment.objects.filter(booking=booking).update(
             link_generation=F("link_generation") + 1
         )
         audit_log("crew.magic_links.revoked", booking, actor=actor, data={"assignments": count})
+        _new_links_send(CrewAssignment.objects.filter(booking=booking), new_links)
     return count
+
+
+def _new_links_send(assignments, into: list | None) -> None:
+    """Record the new-link messages (``into`` collects them for the caller's message)."""
+    from .notifications import crew_new_links_send
+
+    notes = crew_new_links_send(list(assignments.select_related("booking__boat", "member")))
+    if into is not None:
+        into.extend(notes)
 
 
 # --- Checking a request ---------------------------------------------------------------------

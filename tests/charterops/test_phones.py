@@ -62,7 +62,7 @@ def test_every_save_stores_e164_where_the_number_can_be_read():
 def test_the_data_migration_normalises_existing_values_it_can_read():
     import importlib
 
-    migration = importlib.import_module("crew.migrations.0006_phones_e164")
+    migration = importlib.import_module("crew.migrations.0008_phones_e164")
     member, booking = CrewMemberFactory(), BookingFactory()
     CrewMember.objects.filter(pk=member.pk).update(phone="(619) 555-0150")  # as stored before
     Booking.objects.filter(pk=booking.pk).update(guest_phone="not a number")

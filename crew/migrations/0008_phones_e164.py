@@ -17,8 +17,8 @@ def phones_normalize(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crew", "0005_photo_grants"),
-        ("bookings", "0005_webhook_delivery_queue"),
+        ("crew", "0007_voyage_record"),
+        ("bookings", "0007_booking_source_namespace"),
     ]
 
     operations = [migrations.RunPython(phones_normalize, migrations.RunPython.noop)]
