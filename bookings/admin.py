@@ -102,7 +102,14 @@ class BookingAdmin(
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
+    list_filter = [
+        WhenFilter,
+        "status",
+        "boat",
+        # source lost its choices (any configured source is stored): no DISTINCT over bookings
+        fixed_choices_filter("source", Booking.Source.choices),
+        CrewSilenceFilter,
+    ]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."

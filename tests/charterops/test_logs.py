@@ -128,7 +128,8 @@ def test_sentry_is_on_in_every_process_that_loads_settings_when_sentry_dsn_is_se
     from pathlib import Path
 
     code = (
-        "from charterops.celery import app; app.conf.broker_url; import sentry_sdk; "
+        "from charterops.celery import app; from django.conf import settings; "
+        "settings.SENTRY_DSN; import sentry_sdk; "
         "c = sentry_sdk.get_client(); print(c.is_active(), c.options['send_default_pii'])"
     )
     env = {
@@ -136,6 +137,7 @@ def test_sentry_is_on_in_every_process_that_loads_settings_when_sentry_dsn_is_se
         "CHARTEROPS_MODE": "demo",
         "CHARTEROPS_VAR_DIR": str(tmp_path),
         "SENTRY_DSN": "https://public@sentry.invalid/1",
+        "DJANGO_SETTINGS_MODULE": "charterops.settings",
     }
     result = subprocess.run(
         [sys.executable, "-c", code],  # what a worker or beat does first: load the app's conf
