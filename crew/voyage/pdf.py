@@ -123,7 +123,9 @@ def voyage_record_pdf(
         pdf.multi_cell(0, 6, _t(value) or "-", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     section("Booking")
-    row("Booking", f"{booking.reference} ({booking.get_source_display()})")
+    # source has no field choices (any configured source is stored): label the known ones
+    source = dict(type(booking).Source.choices).get(booking.source, booking.source)
+    row("Booking", f"{booking.reference} ({source})")
     row("Guest", f"{booking.guest_name}, party of {booking.party_size}")
     row("Scheduled", f"{_when(booking.start, zone)} to {_when(booking.end, zone)}")
     row("Meeting point", booking.meeting_point or boat.home_marina)
