@@ -30,6 +30,7 @@ from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplay
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
+from .week_board_admin import WeekBoardAdminMixin
 
 
 @admin.register(Boat)
@@ -83,7 +84,13 @@ class TargetStateInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, ScalableListMixin, admin.ModelAdmin):
+class BookingAdmin(
+    WeekBoardAdminMixin,
+    BookingImportMixin,
+    BookingCrewOpsMixin,
+    ScalableListMixin,
+    admin.ModelAdmin,
+):
     list_display = [
         "reference_display",
         "guest_name",
