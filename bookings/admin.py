@@ -22,10 +22,12 @@ from crew.admin import (
 )
 from crew.admin_ops import BookingCrewOpsMixin
 from crew.models import CrewAssignment
+from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .intake import EVENT_TYPES
+from .intake.sources import sources_configured
 from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
@@ -34,11 +36,15 @@ from .week_board_admin import WeekBoardAdminMixin
 
 
 @admin.register(Boat)
-class BoatAdmin(admin.ModelAdmin):
+class BoatAdmin(BoatVoyageMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "home_marina", "capacity", "active"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "external_id", "home_marina"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+#: the configured intake sources, from settings: no DISTINCT over the table
+SourceFilter = fixed_choices_filter("source", lambda: [(s, s) for s in sources_configured()])
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -88,6 +94,7 @@ class BookingAdmin(
     WeekBoardAdminMixin,
     BookingImportMixin,
     BookingCrewOpsMixin,
+    BookingVoyageMixin,
     ScalableListMixin,
     admin.ModelAdmin,
 ):
@@ -102,7 +109,7 @@ class BookingAdmin(
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
+    list_filter = [WhenFilter, "status", "boat", SourceFilter, CrewSilenceFilter]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
@@ -267,7 +274,7 @@ class WebhookDeliveryAdmin(DeliveryReplayMixin, ScalableListMixin, ReadOnlyAdmin
     ]
     list_filter = [
         "outcome",
-        fixed_choices_filter("source", Booking.Source.choices),
+        SourceFilter,
         fixed_choices_filter("event_type", [(t, t) for t in EVENT_TYPES], title="event type"),
     ]
     search_fields = ["event_id", "body", "error"]

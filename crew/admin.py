@@ -144,9 +144,14 @@ def crew_answers_html(assignments) -> str:
 @admin.action(description="Revoke crew links (every member of the charter)", permissions=["change"])
 def revoke_crew_links(modeladmin, request, queryset):
     """BookingAdmin action: every crew link and crew session to the selected charters stops."""
-    count = sum(magic_links_revoke_for_booking(b, actor=request.user) for b in queryset)
+    new_links: list = []
+    count = sum(
+        magic_links_revoke_for_booking(b, actor=request.user, new_links=new_links) for b in queryset
+    )
     modeladmin.message_user(
-        request, f"Revoked the crew links of {count} assignment(s); send new ones by Sync now."
+        request,
+        f"Revoked the crew links of {count} assignment(s); "
+        f"{len(new_links)} member(s) are sent a new link.",
     )
 
 
@@ -205,8 +210,16 @@ class CrewMemberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke magic links (all charters)", permissions=["change"])
     def revoke_links(self, request, queryset):
-        count = sum(magic_links_revoke_for_member(m, actor=request.user) for m in queryset)
-        self.message_user(request, f"Revoked {count} link(s) of {queryset.count()} member(s).")
+        new_links: list = []
+        count = sum(
+            magic_links_revoke_for_member(m, actor=request.user, new_links=new_links)
+            for m in queryset
+        )
+        self.message_user(
+            request,
+            f"Revoked {count} link(s) of {queryset.count()} member(s); "
+            f"{len(new_links)} new link message(s) are being sent.",
+        )
 
 
 class ChecklistTemplateItemInline(admin.TabularInline):
