@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from charterops.admin import ReadOnlyAdmin, state_badges_compact
+from charterops.admin import LabelledInlinesMixin, ReadOnlyAdmin, state_badges_compact
 from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
@@ -96,6 +96,7 @@ class BookingAdmin(
     BookingCrewOpsMixin,
     BookingVoyageMixin,
     ScalableListMixin,
+    LabelledInlinesMixin,
     admin.ModelAdmin,
 ):
     list_display = [
@@ -104,7 +105,7 @@ class BookingAdmin(
         "boat",
         "local_start",
         "status",
-        "party_size",
+        "party_display",
         "crew_display",
         "fanout",
     ]
@@ -187,6 +188,11 @@ class BookingAdmin(
             )
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # The dispatcher's desk takes the whole width at 1280 px: no app sidebar on this list.
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
             return queryset, False
@@ -199,6 +205,10 @@ class BookingAdmin(
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:
         return timezone.localtime(obj.start).strftime("%a %b %-d %Y, %H:%M")
+
+    @admin.display(description="party", ordering="party_size")
+    def party_display(self, obj: Booking) -> int:
+        return obj.party_size
 
     @admin.display(description="crew")
     def crew_display(self, obj: Booking) -> str:

@@ -108,5 +108,6 @@ class WeekBoardAdminMixin:
                 "dock": dock,
                 "today": today,
                 "media": self.media,
+                "is_nav_sidebar_enabled": False,  # the board takes the whole width
             },
         )
