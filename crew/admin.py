@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html_join
 
+from charterops.admin_lists import ScalableListMixin
+
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
 from .forms import CrewMemberAdminForm
@@ -292,7 +294,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScalableListMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "member",
