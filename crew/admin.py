@@ -8,9 +8,13 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html_join
 
+from charterops.admin_lists import ScalableListMixin
+
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
+from .forms import CrewMemberAdminForm
 from .magic_links import magic_links_revoke_for_booking, magic_links_revoke_for_member
+from .members import crew_member_create
 from .models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -204,9 +208,24 @@ class CrewMemberAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "phone", "notify_by", "email_flagged", "active"]
     list_filter = ["active", "notify_by", ("email_flagged", admin.EmptyFieldListFilter)]
     search_fields = ["name", "email", "phone"]
-    raw_id_fields = ["user"]
     inlines = [MemberNotificationInline]
     actions = ["revoke_links"]
+    # One form: the member's login account is made for them on add (crew_member_create).
+    form = CrewMemberAdminForm
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "email", "phone", "roles", "notify_by", "active"]
+        return fields if obj is None else [*fields, "user", "email_flagged"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "user", "email_flagged"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = crew_member_create(actor=request.user, **form.cleaned_data)
+        obj.pk, obj.user_id = created.pk, created.user_id
+        obj._state.adding, obj._state.db = False, created._state.db
 
     @admin.action(description="Revoke magic links (all charters)", permissions=["change"])
     def revoke_links(self, request, queryset):
@@ -275,7 +294,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScalableListMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "member",

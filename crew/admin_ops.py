@@ -27,14 +27,19 @@ CREW_OPS_FIELDS = ("checklist_progress_display", "money_summary_display", "photo
 class BookingCrewOpsMixin:
     """Adds the crew operations columns and section to a Booking ModelAdmin."""
 
+    def page_bookings_loaded(self, bookings: list) -> list:
+        """Read the checklist counts of a page's bookings (the list, the week board): one query."""
+        return checklist_progress_attach(bookings)
+
     def get_changelist(self, request, **kwargs):
         """The list's checklist counts are read for the page's bookings only (one query)."""
         changelist = super().get_changelist(request, **kwargs)
+        loaded = self.page_bookings_loaded
 
         class ChecklistProgressChangeList(changelist):
             def get_results(self, request):
                 super().get_results(request)
-                self.result_list = checklist_progress_attach(list(self.result_list))
+                self.result_list = loaded(list(self.result_list))
 
         return ChecklistProgressChangeList
 
