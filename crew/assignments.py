@@ -26,7 +26,8 @@ def crew_assignment_respond(
 
     Idempotent: answering the same again changes nothing and writes no audit row. A member
     may change their mind until the charter starts. One transaction, one audit row
-    (``crew.assignment.accepted`` / ``crew.assignment.declined``). No retry: nothing outside.
+    (``crew.assignment.accepted`` / ``crew.assignment.declined``); a decline also records one
+    staff notice per staff recipient, sent through the outbox after commit.
     """
     Response = CrewAssignment.Response
     if response not in (Response.ACCEPTED, Response.DECLINED):
@@ -53,6 +54,10 @@ def crew_assignment_respond(
             booking=assignment.booking,
             data={"previous": previous},
         )
+        if response == Response.DECLINED:
+            from .staff_notices import staff_notice_declined
+
+            staff_notice_declined(assignment)  # once per decline, sent after commit
     return True
 
 

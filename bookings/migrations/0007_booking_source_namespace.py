@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0005_webhook_delivery_queue"),
+        ("bookings", "0006_booking_search_trigram"),
     ]
 
     operations = [
