@@ -27,7 +27,12 @@ from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .intake import EVENT_TYPES
-from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
+from .intake_admin import (
+    ApiTokenAdminMixin,
+    BookingImportMixin,
+    DeliveryReplayMixin,
+    SourceFilter,
+)
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
@@ -102,7 +107,7 @@ class BookingAdmin(
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
+    list_filter = [WhenFilter, "status", "boat", SourceFilter, CrewSilenceFilter]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
@@ -267,7 +272,7 @@ class WebhookDeliveryAdmin(DeliveryReplayMixin, ScalableListMixin, ReadOnlyAdmin
     ]
     list_filter = [
         "outcome",
-        fixed_choices_filter("source", Booking.Source.choices),
+        SourceFilter,
         fixed_choices_filter("event_type", [(t, t) for t in EVENT_TYPES], title="event type"),
     ]
     search_fields = ["event_id", "body", "error"]

@@ -211,7 +211,7 @@ def _with_states():
 
 
 #: the answers every operation may give besides its own
-ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut, 429: ErrorOut}  # 429: charterops.ratelimits
 BODY_ERRORS: dict[int, Any] = {**ERRORS, 400: ErrorOut, 415: ErrorOut}
 
 
