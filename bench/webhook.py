@@ -65,6 +65,8 @@ def server_env() -> dict[str, str]:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.webhook_server.settings",
+            # the embedded mode's defaults (cache, mail), with the real database and broker
+            "CHARTEROPS_MODE": "demo",
             "DJANGO_DEBUG": "false",
             "SECRET_KEY": "bench-" + uuid.uuid4().hex,
             "DATABASE_URL": DATABASE_URL,
@@ -123,7 +125,7 @@ def server_start(env: dict[str, str], port: int, workers: int, threads: int) -> 
         "warning",
     ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -135,7 +137,7 @@ def server_start(env: dict[str, str], port: int, workers: int, threads: int) -> 
         if proc.poll() is not None:
             raise SystemExit("gunicorn exited during start-up")
     server_stop(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    raise SystemExit("gunicorn did not answer /healthz within 120 s")
 
 
 def server_stop(proc: subprocess.Popen) -> None:
