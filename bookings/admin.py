@@ -27,8 +27,12 @@ from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .intake import EVENT_TYPES
-from .intake.sources import sources_configured
-from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
+from .intake_admin import (
+    ApiTokenAdminMixin,
+    BookingImportMixin,
+    DeliveryReplayMixin,
+    SourceFilter,
+)
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
@@ -41,10 +45,6 @@ class BoatAdmin(BoatVoyageMixin, admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name", "slug", "external_id", "home_marina"]
     prepopulated_fields = {"slug": ["name"]}
-
-
-#: the configured intake sources, from settings: no DISTINCT over the table
-SourceFilter = fixed_choices_filter("source", lambda: [(s, s) for s in sources_configured()])
 
 
 class WhenFilter(admin.SimpleListFilter):
