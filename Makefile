@@ -60,4 +60,4 @@ beat: install
 	$(RUN) celery -A charterops beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 bench: install
-	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done
+	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/crew_notify.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done

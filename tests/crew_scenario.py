@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,12 +122,13 @@ def crew_notify_run(
     from tests import factories
 
     worker = start_worker()
-    boat = factories.BoatFactory()
-    pool = [factories.CrewMemberFactory() for _ in range(crew + 1)]
+    tag = uuid.uuid4().hex[:8]  # unique names: the benchmark's database outlives a run
+    boat = factories.BoatFactory(name=f"Boat {tag}", slug=f"boat-{tag}", external_id=tag)
+    pool = [factories.CrewMemberFactory(user__username=f"crew-{tag}-{n}") for n in range(crew + 1)]
     created = []
     for i in range(bookings):
         with transaction.atomic():
-            fields = factories.booking_fields(boat=boat)
+            fields = factories.booking_fields(boat=boat, external_id=f"BS-{tag}-{i}")
             fields["start"] = fields["start"] + timedelta(days=3 * i)
             fields["end"] = fields["end"] + timedelta(days=3 * i)
             booking = booking_create(via=via, **fields)
