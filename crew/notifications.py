@@ -307,7 +307,9 @@ def _send_email(note: Notification, context: dict[str, Any]) -> str:
     text = render_to_string("crew/email/notification.txt", context)
     html = render_to_string("crew/email/notification.html", context)
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
-    message_id = make_msgid(domain=domain)
+    # The notification's id travels in the Message-ID: a copy sent again after a crash
+    # mid-send (the outbox's at-least-once window) can be traced to its row.
+    message_id = make_msgid(idstring=f"crew-notification-{note.pk}", domain=domain)
     message = EmailMultiAlternatives(
         context["subject"],
         text,
