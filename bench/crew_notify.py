@@ -78,6 +78,7 @@ def main() -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "charterops.settings",
+            "CHARTEROPS_MODE": os.environ.get("CHARTEROPS_MODE", "demo"),
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": REDIS_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",

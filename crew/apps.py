@@ -9,3 +9,4 @@ class CrewConfig(AppConfig):
 
     def ready(self) -> None:
         from . import email_tracking  # noqa: F401  (connects anymail's tracking signal)
+        from .voyage import tasks  # noqa: F401  (registers the record PDF task)

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from . import scc_api, views
+from .voyage import views as voyage_views
 
 app_name = "crew"
 urlpatterns = [
@@ -35,6 +36,12 @@ urlpatterns = [
         views.crew_expense_delete,
         name="expense_delete",
     ),
+    path(
+        "crew/events/<int:booking_id>/departure/",
+        voyage_views.voyage_departure,
+        name="voyage_departure",
+    ),
+    path("crew/events/<int:booking_id>/return/", voyage_views.voyage_return, name="voyage_return"),
     path("crew/events/<int:booking_id>/charters/", views.crew_charters, name="charters"),
     # anymail's tracking webhook: SES bounces/complaints through SNS (crew/email_tracking.py)
     path("anymail/", include("anymail.urls")),

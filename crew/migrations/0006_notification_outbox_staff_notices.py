@@ -15,7 +15,7 @@ def superseded_rows_get_their_own_status(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0005_webhook_delivery_queue"),
-        ("crew", "0004_checklist_pre_phase_first"),
+        ("crew", "0005_photo_grants"),
     ]
 
     operations = [

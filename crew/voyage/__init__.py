@@ -1,0 +1,1 @@
+"""The charter's departure and return record: readings, orientation, damage, and its PDF."""
