@@ -74,4 +74,4 @@ beat: install
 
 bench: export CHARTEROPS_MODE := demo
 bench: install
-	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/admin_scale.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done
+	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/admin_scale.py bench/crew_notify.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done
