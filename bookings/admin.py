@@ -25,6 +25,7 @@ from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
+from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 
@@ -80,7 +81,13 @@ class TargetStateInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(BookingImportMixin, BookingCrewOpsMixin, BookingVoyageMixin, admin.ModelAdmin):
+class BookingAdmin(
+    BookingImportMixin,
+    BookingCrewOpsMixin,
+    BookingVoyageMixin,
+    BookingMarketplaceMixin,
+    admin.ModelAdmin,
+):
     list_display = [
         "reference_display",
         "guest_name",
