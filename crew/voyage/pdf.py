@@ -163,6 +163,8 @@ def voyage_record_pdf(
         row("Damage notes", record.damage_notes)
 
     tags = list(record.photos.select_related("photo__member").order_by("photo__uploaded_at"))
+    if tags and pdf.get_y() + THUMB_MM + 30 > pdf.h - 16:
+        pdf.add_page()  # keep the heading with its first row of thumbnails
     section(f"Photos ({len(tags)})")
     if not tags:
         pdf.set_font("helvetica", size=10)
@@ -184,6 +186,7 @@ def voyage_record_pdf(
             THUMB_MM,
             4,
             _t(f"{tag.get_stage_display()} - {_when(tag.photo.uploaded_at, zone)} - {who}"),
+            align="L",
         )
         if column == per_row - 1 or index == len(tags) - 1:
             pdf.set_xy(pdf.l_margin, top + THUMB_MM + 14)
