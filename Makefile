@@ -30,6 +30,11 @@ chromium:
 migrate: install
 	$(RUN) python manage.py migrate --noinput
 
+# The embedded demo is chosen explicitly (production is the default, and fails closed);
+# links follow HOST and PORT unless CHARTEROPS_SITE_URL says otherwise.
+demo: export CHARTEROPS_MODE := demo
+demo: export CHARTEROPS_SITE_URL ?= http://$(HOST):$(PORT)
+
 demo: migrate
 	$(RUN) python manage.py demo
 	@echo "CharterOps is at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
@@ -38,7 +43,7 @@ demo: migrate
 test: install chromium test-python test-node
 
 test-python:
-	$(RUN) pytest
+	CHARTEROPS_MODE=demo $(RUN) pytest
 
 test-node:
 	@if [ -d deploy/cloudfront ] && ls deploy/cloudfront/*.test.js >/dev/null 2>&1; then \
@@ -59,5 +64,6 @@ worker: install
 beat: install
 	$(RUN) celery -A charterops beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+bench: export CHARTEROPS_MODE := demo
 bench: install
-	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done
+	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/admin_scale.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done

@@ -8,7 +8,8 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from charterops.admin import ReadOnlyAdmin, state_badges
+from charterops.admin import ReadOnlyAdmin, state_badges_compact
+from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
 from crew.admin import (
@@ -16,6 +17,7 @@ from crew.admin import (
     CrewAssignmentInline,
     CrewSilenceFilter,
     NotificationInline,
+    crew_answers_html,
     revoke_crew_links,
 )
 from crew.admin_ops import BookingCrewOpsMixin
@@ -24,9 +26,11 @@ from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .intake import EVENT_TYPES
 from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
 from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
+from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 
 
@@ -86,6 +90,7 @@ class BookingAdmin(
     BookingCrewOpsMixin,
     BookingVoyageMixin,
     BookingMarketplaceMixin,
+    ScalableListMixin,
     admin.ModelAdmin,
 ):
     list_display = [
@@ -100,7 +105,9 @@ class BookingAdmin(
     ]
     list_display_links = ["reference_display", "guest_name"]
     list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
-    search_fields = ["external_id", "guest_name", "guest_email", "guest_phone"]
+    # Read by booking_search (get_search_results): these columns, meeting point and crew names.
+    search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
+    search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
     date_hierarchy = "start"
     list_select_related = ["boat"]
     list_per_page = 50
@@ -114,6 +121,10 @@ class BookingAdmin(
         GuestPageInline,
     ]
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
+
+    class Media:
+        css = {"all": ["charterops/admin.css"]}
+
     actions = ["sync_now", "retry_failed", "cancel_bookings", revoke_crew_links]
     fieldsets = [
         (
@@ -171,23 +182,26 @@ class BookingAdmin(
             )
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return queryset, False
+        return booking_search(queryset, search_term), False
+
     @admin.display(description="booking", ordering="external_id")
     def reference_display(self, obj: Booking) -> str:
         return obj.reference
 
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:
-        return timezone.localtime(obj.start).strftime("%a %b %-d, %H:%M")
+        return timezone.localtime(obj.start).strftime("%a %b %-d %Y, %H:%M")
 
     @admin.display(description="crew")
     def crew_display(self, obj: Booking) -> str:
-        marks = {"accepted": "✓", "declined": "✗", "invited": "?"}
-        items = [f"{a.member.name} {marks[a.response]}" for a in obj.assignments.all()]
-        return ", ".join(items) or "—"
+        return crew_answers_html(obj.assignments.all())
 
     @admin.display(description="fan-out")
     def fanout(self, obj: Booking) -> str:
-        return state_badges(obj.target_states.all())
+        return state_badges_compact(obj.target_states.all())
 
     # Saves go through the domain functions: validation, version bump, audit row, fan-out.
     def save_model(self, request, obj, form, change):
@@ -243,7 +257,7 @@ class BookingAdmin(
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(DeliveryReplayMixin, ReadOnlyAdmin):
+class WebhookDeliveryAdmin(DeliveryReplayMixin, ScalableListMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "source",
@@ -253,7 +267,11 @@ class WebhookDeliveryAdmin(DeliveryReplayMixin, ReadOnlyAdmin):
         "http_status",
         "booking",
     ]
-    list_filter = ["outcome", "source", "event_type"]
+    list_filter = [
+        "outcome",
+        fixed_choices_filter("source", Booking.Source.choices),
+        fixed_choices_filter("event_type", [(t, t) for t in EVENT_TYPES], title="event type"),
+    ]
     search_fields = ["event_id", "body", "error"]
     date_hierarchy = "received_at"
     list_select_related = ["booking"]

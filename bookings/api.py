@@ -7,28 +7,32 @@ domain function, so a booking is the same whichever way it came.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 
 from charterops.fanout.lookup import target_state_data
 from charterops.models import TargetState
 
-from .intake import BookingIn, EventIn, InvalidPayload, booking_upsert_from_event
+from .intake import BookingIn, EventIn, InvalidPayload, MalformedBody
+from .intake.api import IntakeParser, UnsupportedMediaType, api_booking_receive
 from .models import Booking
 from .signatures import SIGNATURE_HEADER
 from .tokens import TokenRejected, api_token_verify
 
 TOKEN_HEADER = "X-Dashboard-Token"
 MAX_LIST = 500
+log = logging.getLogger(__name__)
 
 
 class DashboardToken(APIKeyHeader):
@@ -55,7 +59,31 @@ api = IntakeAPI(
     openapi_url="/schema/",
     docs_url=None,  # the bundled docs page loads its assets from a CDN unless "ninja" is an app
     auth=DashboardToken(),
+    parser=IntakeParser(),
 )
+
+
+# Every answer of the API is JSON {"error": ..., "fields"?: ...}, never an HTML page.
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja wraps what the body parser raised into "Cannot parse request body" (400)
+    cause = exc.__cause__
+    if isinstance(cause, UnsupportedMediaType):
+        return api.create_response(request, {"error": str(cause)}, status=415)
+    if isinstance(cause, MalformedBody):
+        return api.create_response(request, {"error": str(cause)}, status=400)
+    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"error": "not found"}, status=404)
+
+
+@api.exception_handler(Exception)
+def _internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("API request %s %s failed", request.method, request.path)
+    return api.create_response(request, {"error": "internal error"}, status=500)
 
 
 @api.exception_handler(TokenRejected)
@@ -180,22 +208,35 @@ def _with_states():
     )
 
 
+#: the answers every operation may give besides its own
+ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut}
+BODY_ERRORS: dict[int, Any] = {**ERRORS, 400: ErrorOut, 415: ErrorOut}
+
+
 @api.post(
     "/bookings/",
-    response={200: BookingWriteOut, 201: BookingWriteOut, 422: ErrorOut},
+    response={200: BookingWriteOut, 201: BookingWriteOut, **BODY_ERRORS},
     summary="Create or update a booking",
     tags=["bookings"],
 )
-def booking_post(request: HttpRequest, payload: BookingIn, source: str = "direct"):
+def booking_post(
+    request: HttpRequest,
+    payload: BookingIn,
+    source: str = Query(
+        "direct",
+        max_length=20,
+        description="Whose id booking.id is: a configured source (direct, boatsetter, ...).",
+    ),
+):
     """Create the booking, or update the one with the same source and id (201 / 200).
 
     ``source`` (query) says whose id ``booking.id`` is: ``direct`` by default, ``boatsetter``
-    for a relayed marketplace booking, so it meets the one the webhook created.
+    for a relayed marketplace booking, so it meets the one the webhook created. A source
+    that is not configured is refused (422 naming ``source``). The body must be
+    ``application/json`` (415 otherwise).
     """
     try:
-        result = booking_upsert_from_event(
-            source, payload, actor=f"api:{request.auth.name}", via="api"
-        )
+        result = api_booking_receive(source, payload, token_name=request.auth.name)
     except InvalidPayload as exc:
         return Status(422, {"error": "invalid booking", "fields": exc.errors})
     booking = _with_states().get(pk=result.booking.pk)
@@ -216,7 +257,12 @@ def _aware(value: datetime) -> datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-@api.get("/bookings/", response=list[BookingOut], summary="List bookings", tags=["bookings"])
+@api.get(
+    "/bookings/",
+    response={200: list[BookingOut], **ERRORS},
+    summary="List bookings",
+    tags=["bookings"],
+)
 def booking_list(request: HttpRequest, window: Query[Window]):
     """Bookings starting in [from, to), earliest first; dates are Pacific days."""
     bookings = Booking.objects.select_related("boat").order_by("start", "pk")
@@ -231,7 +277,7 @@ def booking_list(request: HttpRequest, window: Query[Window]):
 
 @api.get(
     "/bookings/{booking_id}/",
-    response={200: BookingDetailOut},
+    response={200: BookingDetailOut, 404: ErrorOut, **ERRORS},
     summary="One booking with its fan-out status",
     tags=["bookings"],
 )

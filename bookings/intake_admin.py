@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .csv_import import CsvFormatError, bookings_import_csv, csv_template, csv_text
-from .deliveries import webhook_delivery_replay
+from .intake.csv_import import CsvFormatError, bookings_import_csv, csv_template, csv_text
+from .intake.webhook import webhook_delivery_replay
 from .models import ApiToken
 from .tokens import DEFAULT_DAYS, TokenNameTaken, api_token_issue, api_token_revoke
 

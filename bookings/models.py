@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -40,9 +41,12 @@ class Boat(models.Model):
 
 class Booking(models.Model):
     class Source(models.TextChoices):
+        """Well-known sources; any configured one is stored as is (bookings.intake.sources)."""
+
         BOATSETTER = "boatsetter", "Boatsetter"
         DIRECT = "direct", "Direct"
-        OTHER = "other", "Other"
+        SCC = "scc", "SCC API"
+        OTHER = "other", "Other (legacy)"
 
     class Status(models.TextChoices):
         INQUIRY = "inquiry", "Inquiry"
@@ -71,7 +75,12 @@ class Booking(models.Model):
         "special_requests",
     )
 
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.DIRECT)
+    source = models.CharField(
+        max_length=20,
+        default=Source.DIRECT,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,19}$", "A lowercase source name.")],
+        help_text="Where the booking came from; with the external id, what identifies it.",
+    )
     external_id = models.CharField(
         max_length=64, blank=True, help_text="The booking's id at its source, e.g. BS-4821937."
     )
@@ -97,6 +106,12 @@ class Booking(models.Model):
         blank=True,
         editable=False,
         help_text="occurred_at of the last marketplace event applied (older ones are stale).",
+    )
+    last_event_id = models.CharField(
+        max_length=120,
+        blank=True,
+        editable=False,
+        help_text="Id of the last event applied: orders events of the same instant.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,6 +6,7 @@ so that a booking is the same whichever way it came.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,17 +19,31 @@ from charterops.fanout.engine import booking_fanout_request
 from .models import Booking
 
 Status = Booking.Status
+#: bookkeeping of the intake, never a change a person made
+BOOKKEEPING = ("last_event_at", "last_event_id")
+#: work done on rows beside the booking (crew) in the same transaction; returns what changed
+Also = Callable[[Booking], dict[str, Any]]
 
 
-def _material_changes(booking: Booking, changes: dict[str, Any]) -> dict[str, list[Any]]:
+def _changes(booking: Booking, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """Every field whose value changes, as {field: [old, new]} (money and all)."""
     diff = {}
     for field, value in changes.items():
-        attr = field if field != "boat" else "boat_id"
-        new = value.pk if field == "boat" and value is not None else value
+        if field in BOOKKEEPING:
+            continue
+        if field == "boat":
+            attr, new = "boat_id", value.pk if value is not None else None
+        else:
+            # "950.00" and Decimal("950.00") are the same price: compare as the field stores it
+            attr, new = field, Booking._meta.get_field(field).to_python(value)
         old = getattr(booking, attr)
         if old != new:
             diff[field] = [_jsonable(old), _jsonable(new)]
     return diff
+
+
+def _is_material(diff: dict[str, Any]) -> bool:
+    return any(f in Booking.MATERIAL_FIELDS or f == "boat" for f in diff)
 
 
 def _jsonable(value: Any) -> Any:
@@ -39,27 +54,47 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def booking_create(*, actor: Any = None, via: str = "admin", **fields: Any) -> Booking:
+def booking_create(
+    *, actor: Any = None, via: str = "admin", also: Also | None = None, **fields: Any
+) -> Booking:
     """Create a booking from validated fields; it fans out on commit if it is confirmed.
 
-    Raises ``django.core.exceptions.ValidationError`` naming each bad field.
+    ``also`` runs after the insert, in the same transaction (the SCC API's crew list); what it
+    returns goes into the one ``bookings.booking.created`` audit row. Raises
+    ``django.core.exceptions.ValidationError`` naming each bad field.
     """
     booking = Booking(**fields)
     _validate(booking)
     with transaction.atomic():
         _save(booking)
-        audit_log("bookings.booking.created", booking, actor=actor, data={"via": via})
+        extra = also(booking) if also else {}
+        audit_log(
+            "bookings.booking.created",
+            booking,
+            actor=actor,
+            data={"via": via, **({"also": extra} if extra else {})},
+        )
         booking_fanout_request(booking)
     return booking
 
 
 def booking_update(
-    booking: Booking, *, actor: Any = None, via: str = "admin", **changes: Any
+    booking: Booking,
+    *,
+    actor: Any = None,
+    via: str = "admin",
+    reason: str = "",
+    also: Also | None = None,
+    **changes: Any,
 ) -> dict[str, list[Any]]:
-    """Apply ``changes`` to the booking; a material change bumps its version and re-syncs targets.
+    """Apply ``changes`` (and ``also``) to the booking: one version bump, one audit row at most.
 
-    Returns the material changes as {field: [old, new]} (empty when nothing material changed).
-    Idempotent: the same changes a second time change nothing and enqueue nothing.
+    Every changed field is audited with its old and new values, money included; the row
+    says whether the change was *material* (it bumps the version and re-syncs the targets)
+    and carries ``reason`` (a cancellation's). ``also`` runs under the booking's lock in the
+    same transaction; a non-empty result counts as a material change (crew changed).
+    Returns {field: [old, new]} (empty: nothing changed). Idempotent: the same changes a
+    second time change nothing, write no row and enqueue nothing.
     """
     with transaction.atomic():
         # Lock the booking row only: FOR UPDATE over the join would lock the boat too, and
@@ -69,34 +104,44 @@ def booking_update(
             .select_related("boat")
             .get(pk=booking.pk)
         )
-        material = {k: v for k, v in changes.items() if k in Booking.MATERIAL_FIELDS or k == "boat"}
-        diff = _material_changes(locked, material)
+        diff = _changes(locked, changes)
         for field, value in changes.items():
             setattr(locked, field, value)
         _validate(locked)
-        if diff:
+        extra = also(locked) if also else {}
+        material = _is_material(diff) or bool(extra)
+        if material:
             locked.version = locked.version + 1
-        _save(locked)
-        if diff:
+        if diff or extra or any(f in BOOKKEEPING for f in changes):
+            _save(locked)
+        if diff or extra:
             action = "bookings.booking.updated"
             if "status" in diff:
                 action = f"bookings.booking.{locked.status}"
-            audit_log(action, locked, actor=actor, data={"via": via, "changes": diff})
+            data: dict[str, Any] = {"via": via, "changes": diff, "material": material}
+            if extra:
+                data["also"] = extra
+            if reason:
+                data["reason"] = reason
+            audit_log(action, locked, actor=actor, data=data)
+        if material:
             booking_fanout_request(locked)
     _copy_into(locked, booking)
-    return diff
+    return {**diff, **({"also": extra} if extra else {})}
 
 
 def booking_cancel(
     booking: Booking, *, actor: Any = None, via: str = "admin", reason: str = ""
 ) -> bool:
-    """Cancel the booking and unwind every target. Returns False if it was already cancelled."""
+    """Cancel the booking and unwind every target: one audit row, with the reason.
+
+    Returns False (and writes nothing) if it was already cancelled.
+    """
     if booking.status == Status.CANCELLED:
         return False
-    booking_update(booking, actor=actor, via=via, status=Status.CANCELLED)
-    if reason:
-        audit_log("bookings.booking.cancel_reason", booking, actor=actor, data={"reason": reason})
-    return True
+    return bool(
+        booking_update(booking, actor=actor, via=via, reason=reason, status=Status.CANCELLED)
+    )
 
 
 def booking_touch(

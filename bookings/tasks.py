@@ -30,7 +30,7 @@ def webhook_deliveries_drain_task(lease_token: str | None = None) -> int:
     for retries. Runs a bounded batch and, when deliveries remain, queues itself again so
     other work interleaves. Returns how many it applied.
     """
-    from .deliveries import intake_queue, webhook_deliveries_drain
+    from .intake.webhook import intake_queue, webhook_deliveries_drain
 
     done, more = webhook_deliveries_drain(lease_token=lease_token)
     if more:

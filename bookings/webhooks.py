@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .deliveries import headers_storable, webhook_delivery_receive, webhook_delivery_refuse
+from .intake.webhook import headers_storable, webhook_delivery_receive, webhook_delivery_refuse
 from .signatures import SIGNATURE_HEADER
 
 
@@ -21,6 +21,9 @@ def booking_webhook(request: HttpRequest, source: str) -> JsonResponse:
     """Cheap reject, then check and store the delivery in one INSERT; a worker applies it."""
     if SIGNATURE_HEADER not in request.headers:
         return JsonResponse({"error": f"missing {SIGNATURE_HEADER} header"}, status=401)
+    if request.content_type != "application/json":
+        message = f"the body must be application/json, not {request.content_type or 'untyped'}"
+        return JsonResponse({"error": message}, status=415)
     limit = settings.CHARTEROPS_WEBHOOK_MAX_BYTES
     meta = {
         "headers": headers_storable(request.headers),

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from .admin_lists import ScalableListMixin, fixed_choices_filter
 from .fanout.engine import booking_fanout_retry
 from .models import AuditEvent, TargetState
 
@@ -48,6 +49,36 @@ def state_badges(states) -> str:
     return format_html_join("", "{}", ((state_badge(s),) for s in states)) or "—"
 
 
+#: the short word per target in the compact badges of the booking list (see its legend)
+TARGET_SHORT = {"calendar": "Cal", "crew": "Crew", "checklist": "List", "guest_page": "Page"}
+
+
+def state_badges_compact(states) -> str:
+    """One small coloured word per target, its status in the title and for screen readers.
+
+    Styled by ``charterops/admin.css`` (classes, no inline styles), so a list of fifty
+    bookings fits 1280 px and renders cheaply.
+    """
+    pills = format_html_join(
+        "",
+        '<span class="co-pill co-{}" title="{}: {}{}" aria-hidden="true">{}</span>'
+        '<span class="co-sr">{}: {}.</span>',
+        (
+            (
+                s.status,
+                TARGET_LABELS.get(s.target, s.target),
+                s.get_status_display(),
+                f" — {s.last_error}" if s.last_error else "",
+                TARGET_SHORT.get(s.target, s.target[:4]),
+                TARGET_LABELS.get(s.target, s.target),
+                s.get_status_display(),
+            )
+            for s in states
+        ),
+    )
+    return format_html('<span class="co-badges">{}</span>', pills) if pills else "—"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
@@ -60,9 +91,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ScalableListMixin, ReadOnlyAdmin):
     list_display = ["created_at", "action", "object_repr", "actor_label"]
-    list_filter = ["action", "object_type"]
+    list_filter = [
+        fixed_choices_filter(
+            "action", [(f"{app}.", app) for app in ("bookings", "crew", "guestpages", "charterops")]
+        ),
+    ]
     search_fields = ["action", "object_repr", "object_id", "actor_label"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
@@ -95,7 +130,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(TargetState)
-class TargetStateAdmin(ReadOnlyAdmin):
+class TargetStateAdmin(ScalableListMixin, ReadOnlyAdmin):
     """Every (booking, target) row; filtered to 'Failed or stuck' it is the attention list."""
 
     list_display = [
@@ -110,7 +145,11 @@ class TargetStateAdmin(ReadOnlyAdmin):
         "external_ref",
         "updated_at",
     ]
-    list_filter = [AttentionFilter, "status", "target"]
+    list_filter = [
+        AttentionFilter,
+        "status",
+        fixed_choices_filter("target", list(TARGET_LABELS.items())),
+    ]
     search_fields = ["booking__external_id", "booking__guest_name", "last_error", "external_ref"]
     list_select_related = ["booking"]
     actions = ["retry_rows"]

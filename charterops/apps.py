@@ -7,3 +7,8 @@ class CharterOpsConfig(AppConfig):
     name = "charterops"
     verbose_name = "Operations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from charterops.observability import signals_connect
+
+        signals_connect()

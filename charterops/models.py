@@ -10,6 +10,11 @@ from django.db.models import Q
 class AuditEvent(models.Model):
     """One row per state change: a dotted action name, who did it, on what, with what."""
 
+    class ActorKind(models.TextChoices):
+        USER = "user", "User"
+        SOURCE = "source", "Source"
+        SYSTEM = "system", "System"
+
     action = models.CharField(max_length=100, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -17,6 +22,9 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    actor_kind = models.CharField(
+        max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM, editable=False
     )
     actor_label = models.CharField(max_length=150, default="system")
     object_type = models.CharField(max_length=100, blank=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -16,30 +17,55 @@ VAR_DIR = Path(env.str("CHARTEROPS_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def mandatory(name: str, value: str) -> str:
-    """Refuse to start in production without a secret; the message names the variable."""
-    if not value:
-        raise ImproperlyConfigured(
-            f"{name} must be set when DJANGO_DEBUG=false (see docs/configuration.md)."
-        )
+# --- Mode: production unless the embedded demo is chosen explicitly -------------------------
+# Fail closed: a deployment that forgets a variable refuses to start, naming what is missing;
+# the demo (`make demo`, `make test`, `manage.py demo`) says CHARTEROPS_MODE=demo.
+CHARTEROPS_MODE = env.str("CHARTEROPS_MODE", default="production")
+if CHARTEROPS_MODE not in {"production", "demo"}:
+    raise ImproperlyConfigured("CHARTEROPS_MODE must be 'production' (the default) or 'demo'.")
+DEMO = CHARTEROPS_MODE == "demo"
+_missing: list[str] = []
+
+
+def mandatory(name: str, value: str, *, why: str = "") -> str:
+    """Record a production setting that is missing or wrong; start-up stops naming all of them."""
+    if not value and not DEMO:
+        _missing.append(f"{name} must be set{f' ({why})' if why else ''}")
     return value
 
 
+def production_env(name: str, *, demo_default: str, why: str = "") -> str:
+    """A variable with an embedded default in the demo and none in production."""
+    if DEMO:
+        return env.str(name, default=demo_default)
+    return mandatory(name, env.str(name, default=""), why=why)
+
+
 # --- Core -------------------------------------------------------------------------------
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=DEMO)
+if DEBUG and not DEMO:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=true shows debug pages to anyone: it is only allowed with CHARTEROPS_MODE=demo."
+    )
 _dev_key_file = VAR_DIR / "dev-secret-key"
-if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="")
-    if not SECRET_KEY:
-        if not _dev_key_file.exists():
-            _dev_key_file.write_text(secrets.token_urlsafe(50))
-        SECRET_KEY = _dev_key_file.read_text().strip()
+if DEMO and not env.str("SECRET_KEY", default=""):
+    if not _dev_key_file.exists():
+        _dev_key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _dev_key_file.read_text().strip()
 else:
     SECRET_KEY = mandatory("SECRET_KEY", env.str("SECRET_KEY", default=""))
 
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEMO else []
+)
+mandatory("DJANGO_ALLOWED_HOSTS", ",".join(ALLOWED_HOSTS))
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("CHARTEROPS_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Every public link (crew magic links, feeds, guest pages, the photo drop) starts with it.
+SITE_URL = production_env(
+    "CHARTEROPS_SITE_URL", demo_default="http://127.0.0.1:8000", why="https://, the public URL"
+).rstrip("/")
+if SITE_URL and not DEMO and not SITE_URL.startswith("https://"):
+    _missing.append(f"CHARTEROPS_SITE_URL must start with https:// (not {SITE_URL!r})")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,6 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "charterops.health.HealthMiddleware",  # /healthz, /readyz: before host and https checks
+    "charterops.observability.RequestContextMiddleware",  # request id, one log line each
+    "charterops.ratelimits.EntryRateLimitMiddleware",  # token and anonymous entries, per address
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,7 +120,14 @@ AUTHENTICATION_BACKENDS = [
 
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'charterops.sqlite3'}")
+    "default": env.db_url_config(
+        production_env(
+            "DATABASE_URL",
+            demo_default=f"sqlite:///{VAR_DIR / 'charterops.sqlite3'}",
+            why="PostgreSQL, postgres://user@host:5432/db",
+        )
+        or "sqlite://:memory:"
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -119,7 +155,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, feeds) ---------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://charterops")}
+# Shared by every web worker in production: a per-process cache gives each its own budget.
+CACHES = {
+    "default": env.cache_url_config(
+        production_env(
+            "CACHE_URL",
+            demo_default="locmemcache://charterops",
+            why="shared cache for rate limits, e.g. redis://127.0.0.1:6379/1",
+        )
+        or "locmemcache://charterops"
+    )
+}
 
 # --- Time and language ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -183,9 +229,15 @@ else:
 OUTBOX_DIR = VAR_DIR / "outbox"
 # Django 6.1 mailers: the file backend writes every message to var/outbox/ by default;
 # EMAIL_BACKEND=anymail.backends.amazon_ses.EmailBackend sends through SES in production.
-_email_backend = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+_email_backend = production_env(
+    "EMAIL_BACKEND",
+    demo_default="django.core.mail.backends.filebased.EmailBackend",
+    why="anymail.backends.amazon_ses.EmailBackend",
 )
+if not DEMO and _email_backend.split(".")[-2:-1] in (["filebased"], ["console"], ["locmem"]):
+    # The file outbox would keep live magic links on disk; the console prints them to logs.
+    _missing.append(f"EMAIL_BACKEND must send mail (not {_email_backend!r})")
+_email_backend = _email_backend or "django.core.mail.backends.dummy.EmailBackend"
 MAILERS = {
     "default": {
         "BACKEND": _email_backend,
@@ -202,6 +254,12 @@ ANYMAIL = {
 }
 CHARTEROPS_SMS_BACKEND = env.str("CHARTEROPS_SMS_BACKEND", default="outbox")  # outbox | sns
 CHARTEROPS_SNS_TOPIC_ARN = env.str("CHARTEROPS_SNS_TOPIC_ARN", default="")
+# The outbox (charterops/outbox.py): how long a send may hold its claim, how often to retry.
+CHARTEROPS_OUTBOX_LEASE_SECONDS = env.int("CHARTEROPS_OUTBOX_LEASE_SECONDS", default=120)
+CHARTEROPS_OUTBOX_MAX_ATTEMPTS = env.int("CHARTEROPS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Where staff notices go (declines, silent crew, failed messages); also Operations staff
+# holding the "Receives crew staff notices" permission.
+CHARTEROPS_OPERATIONS_EMAIL = env.list("CHARTEROPS_OPERATIONS_EMAIL", default=[])
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -226,6 +284,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
+    # Objects of photo grants that expired unconfirmed (S3's lifecycle rule is the backstop).
+    "photo-grants-sweep": {
+        "task": "charterops.photo_grants_sweep",
+        "schedule": timedelta(minutes=15),
+    },
     # Normally woken by each webhook delivery; this catches lost wake-ups and retries.
     "webhook-deliveries-drain": {
         "task": "bookings.webhook_deliveries_drain",
@@ -245,16 +308,21 @@ CHARTEROPS_FANOUT_TARGETS = {
     "guest_page": "guestpages.publishing.GuestPageTarget",
 }
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
-    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures.
-    CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
-        CHARTEROPS_FANOUT_TARGETS, "charterops.fanout.fakes.FakeTarget"
-    )
+    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures,
+    # except the ones listed in its "real" key (e.g. the crew target, to count real messages).
+    _real_targets = json.loads(env.str("CHARTEROPS_FANOUT_FAKE")).get("real", [])
+    CHARTEROPS_FANOUT_TARGETS = {
+        name: path if name in _real_targets else "charterops.fanout.fakes.FakeTarget"
+        for name, path in CHARTEROPS_FANOUT_TARGETS.items()
+    }
 # Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
 CHARTEROPS_FANOUT_QUEUE = env.str("CHARTEROPS_FANOUT_QUEUE", default="")
 CHARTEROPS_FANOUT_MAX_ATTEMPTS = env.int("CHARTEROPS_FANOUT_MAX_ATTEMPTS", default=8)
 CHARTEROPS_FANOUT_BACKOFF_BASE = env.float("CHARTEROPS_FANOUT_BACKOFF_BASE", default=2.0)
 CHARTEROPS_FANOUT_BACKOFF_CAP = env.float("CHARTEROPS_FANOUT_BACKOFF_CAP", default=600.0)
 CHARTEROPS_FANOUT_LEASE_SECONDS = env.int("CHARTEROPS_FANOUT_LEASE_SECONDS", default=120)
+# /readyz says "not ready" once a fan-out row or webhook delivery has waited longer than this.
+CHARTEROPS_READY_MAX_STUCK_SECONDS = env.int("CHARTEROPS_READY_MAX_STUCK_SECONDS", default=900)
 
 # --- Bookings intake (webhook, API) -----------------------------------------------------
 # Webhook secrets are read per source from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> at request time.
@@ -267,6 +335,8 @@ CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE = env.int(
 # Queue of the task that applies stored webhook deliveries; empty = Celery's default queue.
 # A queue of its own keeps new bookings from waiting behind a fan-out backlog.
 CHARTEROPS_INTAKE_QUEUE = env.str("CHARTEROPS_INTAKE_QUEUE", default="")
+# Booking sources beyond direct, boatsetter, scc and those with webhook secrets (bookings.intake.sources).
+CHARTEROPS_INTAKE_SOURCES = env.list("CHARTEROPS_INTAKE_SOURCES", default=[])
 if CHARTEROPS_INTAKE_QUEUE:
     CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]["options"] = {"queue": CHARTEROPS_INTAKE_QUEUE}
 
@@ -320,6 +390,12 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "crew.crew_reminders_run",
             "schedule": timedelta(minutes=15),
         },
+        # Outbox rows no fan-out run drives (reminders, new links, staff notices) and
+        # expired leases: sent again here.
+        "crew-outbox-sweep": {
+            "task": "crew.outbox_sweep",
+            "schedule": timedelta(seconds=60),
+        },
     }
 )
 
@@ -336,25 +412,98 @@ CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS = env.str(
     "CHARTEROPS_GUEST_PHOTO_RATE_PER_ADDRESS", default="60/h"
 )
 
+# --- Rate limits (charterops/ratelimits.py), per client address, in the shared cache --------
+CHARTEROPS_RATE_LIMITS = {
+    group: env.str(f"CHARTEROPS_RATE_{group.upper().replace('-', '_')}", default=rate)
+    for group, rate in {
+        "crew-link": "20/m",  # requests carrying a magic-link token
+        "api-token": "120/m",
+        "scc-api": "60/m",
+        "feed-token": "60/m",
+        "local-upload": "30/m",
+        "photo-view": "300/m",
+        "guest-page": "120/m",
+        "guest-endpoint": "120/m",
+    }.items()
+}
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    # nginx (deploy/nginx/) *sets* X-Forwarded-For to the client's address: one value.
+    RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+
 # --- Production checks ------------------------------------------------------------------
-if not DEBUG:
-    if CHARTEROPS_STORAGE == "s3":
-        mandatory("CHARTEROPS_GUEST_PAGES_BUCKET", GUEST_PAGES_BUCKET)
-    if not CELERY_TASK_ALWAYS_EAGER:
-        mandatory("CELERY_BROKER_URL", env.str("CELERY_BROKER_URL", default=""))
-    if CHARTEROPS_CALENDAR_BACKEND == "google":
-        mandatory("CHARTEROPS_GOOGLE_CALENDAR_ID", CHARTEROPS_GOOGLE_CALENDAR_ID)
+if CHARTEROPS_STORAGE == "s3":
+    mandatory("CHARTEROPS_GUEST_PAGES_BUCKET", GUEST_PAGES_BUCKET)
+if not CELERY_TASK_ALWAYS_EAGER:
+    mandatory("CELERY_BROKER_URL", env.str("CELERY_BROKER_URL", default=""))
+elif not DEMO and not env.str("CELERY_TASK_ALWAYS_EAGER", default=""):
+    mandatory("CELERY_BROKER_URL", "", why="Redis, redis://127.0.0.1:6379/0")
+if CHARTEROPS_CALENDAR_BACKEND == "google":
+    mandatory("CHARTEROPS_GOOGLE_CALENDAR_ID", CHARTEROPS_GOOGLE_CALENDAR_ID)
+if _email_backend.startswith("anymail.backends.amazon_ses"):
+    mandatory(
+        "ANYMAIL_WEBHOOK_SECRET",
+        ",".join(ANYMAIL["WEBHOOK_SECRET"]),
+        why="user:password SNS sends to the SES tracking webhook",
+    )
+if not DEMO:
+    # HTTPS only; nginx (deploy/nginx/) terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    # Only behind a proxy that sets (never forwards) X-Forwarded-Proto: a client could claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if _missing:
+    raise ImproperlyConfigured(
+        "CharterOps is starting in production mode (CHARTEROPS_MODE is not 'demo') and these "
+        "settings are missing or wrong: "
+        + "; ".join(_missing)
+        + ". See docs/configuration.md; the embedded demo runs with CHARTEROPS_MODE=demo."
+    )
 
+# --- Logs and error reports -------------------------------------------------------------
+# JSON lines in production (request id, booking id, target, delivery id; never a token, link
+# or secret: charterops/observability.py redacts), plain text in the demo.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEMO else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "charterops.observability.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "charterops.observability.JsonFormatter"},
+        "text": {
+            "()": "charterops.observability.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "charterops.fanout": {"level": env.str("FANOUT_LOG_LEVEL", default="WARNING")},
+        # One line per request and task; the demo keeps its console quiet.
+        "charterops.ops": {
+            "level": env.str("OPS_LOG_LEVEL", default="WARNING" if DEMO else "INFO")
+        },
     },
 }
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    # Settings load in web, worker and beat processes alike: all three report.
+    from charterops.observability import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=CHARTEROPS_MODE),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

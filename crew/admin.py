@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.html import format_html_join
 
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
@@ -20,6 +23,27 @@ from .models import (
 )
 
 
+class LoadedAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete, labelling the selected member from rows already loaded.
+
+    Django's widget looks the selected object up again, one query per form; the booking
+    page's crew inline has the members from its own ``select_related`` (``loaded``).
+    """
+
+    loaded: dict[str, models.Model]
+
+    def optgroups(self, name, value, attr=None):
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        loaded = getattr(self, "loaded", {})
+        if not selected or not selected <= loaded.keys():
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in sorted(selected):
+            label = self.choices.field.label_from_instance(loaded[pk])
+            options.append(self.create_option(name, pk, label, selected, len(options)))
+        return [(None, options, 0)]
+
+
 class CrewAssignmentInline(admin.TabularInline):
     model = CrewAssignment
     extra = 0
@@ -27,11 +51,26 @@ class CrewAssignmentInline(admin.TabularInline):
     fields = ["member", "role", "pay", "response", "responded_at", "notified_at", "escalated_at"]
     readonly_fields = ["responded_at", "notified_at", "escalated_at"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "member":
+            kwargs["widget"] = LoadedAutocompleteSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_formset(self, request, obj=None, **kwargs):
         """A formset that warns, after every save of the booking page, about double bookings."""
         formset = super().get_formset(request, obj, **kwargs)
 
         class ConflictWarningFormSet(formset):
+            def _construct_form(self, i, **kwargs):
+                form = super()._construct_form(i, **kwargs)
+                widget = getattr(form.fields["member"].widget, "widget", None)
+                if isinstance(widget, LoadedAutocompleteSelect) and form.instance.member_id:
+                    widget.loaded = {str(form.instance.member_id): form.instance.member}
+                return form
+
             def save(self, commit: bool = True):
                 saved = super().save(commit=commit)
                 if commit:
@@ -63,26 +102,56 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
+        # EXISTS, not a join and DISTINCT: the page's sort and limit stay on the booking index.
         invited = CrewAssignment.Response.INVITED
-        if self.value() == "silent":
-            return queryset.filter(
-                Q(assignments__escalated_at__isnull=False) & Q(assignments__response=invited)
-            ).distinct()
-        if self.value() == "unanswered":
-            return queryset.filter(assignments__response=invited).distinct()
-        if self.value() == "declined":
-            return queryset.filter(
-                assignments__response=CrewAssignment.Response.DECLINED
-            ).distinct()
-        return queryset
+        conditions = {
+            "silent": Q(escalated_at__isnull=False, response=invited),
+            "unanswered": Q(response=invited),
+            "declined": Q(response=CrewAssignment.Response.DECLINED),
+        }
+        if self.value() not in conditions:
+            return queryset
+        crew = CrewAssignment.objects.filter(conditions[self.value()], booking=OuterRef("pk"))
+        return queryset.filter(Exists(crew))
+
+
+#: the crew-answer marks of the booking list and week board, explained by their legend
+ANSWER_MARKS = {"accepted": "✓", "declined": "✗", "invited": "?"}
+ANSWER_WORDS = {"accepted": "accepted", "declined": "declined", "invited": "not answered yet"}
+
+
+def crew_answers_html(assignments) -> str:
+    """Each member's short name and answer mark; the mark's meaning in its title and for
+    screen readers (``charterops/admin.css`` styles it)."""
+    items = format_html_join(
+        " ",
+        '<span class="co-crew">{} <span class="co-answer co-{}" title="{}" '
+        'aria-hidden="true">{}</span><span class="co-sr">({})</span></span>',
+        (
+            (
+                a.member.name,
+                a.response,
+                ANSWER_WORDS[a.response].capitalize(),
+                ANSWER_MARKS[a.response],
+                ANSWER_WORDS[a.response],
+            )
+            for a in assignments
+        ),
+    )
+    return items or "—"
 
 
 @admin.action(description="Revoke crew links (every member of the charter)", permissions=["change"])
 def revoke_crew_links(modeladmin, request, queryset):
     """BookingAdmin action: every crew link and crew session to the selected charters stops."""
-    count = sum(magic_links_revoke_for_booking(b, actor=request.user) for b in queryset)
+    new_links: list = []
+    count = sum(
+        magic_links_revoke_for_booking(b, actor=request.user, new_links=new_links) for b in queryset
+    )
     modeladmin.message_user(
-        request, f"Revoked the crew links of {count} assignment(s); send new ones by Sync now."
+        request,
+        f"Revoked the crew links of {count} assignment(s); "
+        f"{len(new_links)} member(s) are sent a new link.",
     )
 
 
@@ -92,6 +161,9 @@ class ChecklistItemInline(admin.TabularInline):
     fields = ["phase", "position", "text", "required", "done_by", "done_at", "note"]
     readonly_fields = ["done_by", "done_at"]
     ordering = ["-phase", "position"]  # "pre" sorts after "post": descending puts it first
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("done_by")
 
 
 class _NotificationLogInline(admin.TabularInline):
@@ -138,8 +210,16 @@ class CrewMemberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke magic links (all charters)", permissions=["change"])
     def revoke_links(self, request, queryset):
-        count = sum(magic_links_revoke_for_member(m, actor=request.user) for m in queryset)
-        self.message_user(request, f"Revoked {count} link(s) of {queryset.count()} member(s).")
+        new_links: list = []
+        count = sum(
+            magic_links_revoke_for_member(m, actor=request.user, new_links=new_links)
+            for m in queryset
+        )
+        self.message_user(
+            request,
+            f"Revoked {count} link(s) of {queryset.count()} member(s); "
+            f"{len(new_links)} new link message(s) are being sent.",
+        )
 
 
 class ChecklistTemplateItemInline(admin.TabularInline):

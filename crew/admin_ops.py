@@ -1,8 +1,8 @@
 """Crew operations on the booking's admin: checklist progress and "ready", photos, money.
 
 ``BookingCrewOpsMixin`` is mixed into ``bookings.admin.BookingAdmin``; it adds a "ready" column
-to the booking list (counted in the list's own query, so the page's query count does not grow
-with the number of bookings) and a "Crew operations" section to the booking page.
+to the booking list (counted for the page's bookings in one query, so the page costs the same
+whatever the number of bookings) and a "Crew operations" section to the booking page.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from charterops.uploads import photo_view_url
 
-from .checklist import bookings_with_checklist_progress, checklist_progress
+from .checklist import checklist_progress, checklist_progress_attach
 from .expenses import booking_money_summary, crew_pay_csv, crew_pay_rows, expense_approve
 
 CREW_OPS_FIELDS = ("checklist_progress_display", "money_summary_display", "photo_gallery_display")
@@ -27,8 +27,16 @@ CREW_OPS_FIELDS = ("checklist_progress_display", "money_summary_display", "photo
 class BookingCrewOpsMixin:
     """Adds the crew operations columns and section to a Booking ModelAdmin."""
 
-    def get_queryset(self, request):
-        return bookings_with_checklist_progress(super().get_queryset(request))
+    def get_changelist(self, request, **kwargs):
+        """The list's checklist counts are read for the page's bookings only (one query)."""
+        changelist = super().get_changelist(request, **kwargs)
+
+        class ChecklistProgressChangeList(changelist):
+            def get_results(self, request):
+                super().get_results(request)
+                self.result_list = checklist_progress_attach(list(self.result_list))
+
+        return ChecklistProgressChangeList
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))

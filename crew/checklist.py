@@ -175,8 +175,49 @@ PROGRESS_ANNOTATIONS = {
 
 
 def bookings_with_checklist_progress(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
-    """Annotate each booking with its checklist counts in the same query (for lists)."""
+    """Annotate each booking with its checklist counts in the same query.
+
+    Only for short querysets: the annotation joins every checklist item of every booking the
+    query touches before it sorts and limits. For a page of a list, use
+    ``checklist_progress_attach`` on the page's bookings instead.
+    """
     return queryset.annotate(**PROGRESS_ANNOTATIONS)
+
+
+_ITEM_DONE = Q(done_at__isnull=False)
+_ITEM_REQUIRED = Q(required=True)
+_ITEM_PRE_REQUIRED = _ITEM_REQUIRED & Q(phase=Phase.PRE)
+_ITEM_COUNTS = {
+    "cl_total": Count("pk"),
+    "cl_done": Count("pk", filter=_ITEM_DONE),
+    "cl_required_total": Count("pk", filter=_ITEM_REQUIRED),
+    "cl_required_done": Count("pk", filter=_ITEM_REQUIRED & _ITEM_DONE),
+    "cl_pre_required_total": Count("pk", filter=_ITEM_PRE_REQUIRED),
+    "cl_pre_required_done": Count("pk", filter=_ITEM_PRE_REQUIRED & _ITEM_DONE),
+}
+
+
+def checklist_progress_attach(bookings: list[Booking]) -> list[Booking]:
+    """Set the progress counts on already-loaded bookings, in one query for all of them.
+
+    The query reads only these bookings' items (the ``booking_id`` index), so a list page
+    costs the same whatever the size of the table. Returns the same list; read the counts
+    with ``checklist_progress``.
+    """
+    if not bookings:
+        return bookings
+    rows = (
+        ChecklistItem.objects.filter(booking_id__in=[b.pk for b in bookings])
+        .order_by()
+        .values("booking_id")
+        .annotate(**_ITEM_COUNTS)
+    )
+    counts = {row.pop("booking_id"): row for row in rows}
+    for booking in bookings:
+        found = counts.get(booking.pk, {})
+        for name in _ITEM_COUNTS:
+            setattr(booking, name, found.get(name, 0))
+    return bookings
 
 
 def checklist_progress(booking: Booking) -> ChecklistProgress:
@@ -184,7 +225,7 @@ def checklist_progress(booking: Booking) -> ChecklistProgress:
     if hasattr(booking, "cl_total"):
         counts = {name: getattr(booking, name) for name in PROGRESS_ANNOTATIONS}
     else:
-        counts = Booking.objects.filter(pk=booking.pk).aggregate(**PROGRESS_ANNOTATIONS)
+        counts = ChecklistItem.objects.filter(booking_id=booking.pk).aggregate(**_ITEM_COUNTS)
     return ChecklistProgress(**{name.removeprefix("cl_"): counts[name] or 0 for name in counts})
 
 

@@ -372,42 +372,61 @@ def charters_between(start: date, end: date) -> QuerySet[Booking]:
 def crew_pay_rows(start: date, end: date) -> list[CrewPayRow]:
     """Per member, for charters starting in the date range: pay, approved expenses, tips.
 
-    Three queries whatever the size of the range. Declined assignments are not paid;
-    unapproved expenses are left out until staff approve them.
+    Three queries whatever the size of the range, each reading tuples or sums, never model
+    instances: the assignments (member, reference, pay), the approved non-tip expenses
+    summed per member and kind in SQL, the tips entries (their split is JSON); a fourth only
+    when a tip is shared with a member who has nothing else in the range. Declined assignments are not paid; unapproved expenses are left out until staff
+    approve them.
     """
-    bookings = charters_between(start, end)
+    bookings = charters_between(start, end).values("pk")
     rows: dict[int, CrewPayRow] = {}
-    members: dict[int, CrewMember] = {}
 
-    def row(member: CrewMember) -> CrewPayRow:
-        members[member.pk] = member
-        return rows.setdefault(member.pk, CrewPayRow(member=member.name, email=member.email))
+    def row(member_id: int, name: str, email: str) -> CrewPayRow:
+        return rows.setdefault(member_id, CrewPayRow(member=name, email=email))
 
     assignments = (
         CrewAssignment.objects.filter(booking__in=bookings)
         .exclude(response=CrewAssignment.Response.DECLINED)
-        .select_related("member", "booking")
-        .order_by("booking__start")
+        .order_by("booking__start", "booking_id")
+        .values_list(
+            "member_id",
+            "member__name",
+            "member__email",
+            "pay",
+            "booking_id",
+            "booking__external_id",
+        )
     )
-    for a in assignments:
-        r = row(a.member)
+    for member_id, name, email, pay, booking_id, external_id in assignments:
+        r = row(member_id, name, email)
         r.charters += 1
-        r.pay += a.pay
-        r.bookings.append(a.booking.reference)
-    expenses = Expense.objects.filter(booking__in=bookings, approved_at__isnull=False)
-    tip_entries = []
-    for e in expenses.select_related("member"):
-        if e.kind == Expense.Kind.TIPS:
-            tip_entries.append(e)
-            continue
-        r = row(e.member)
-        setattr(r, e.kind, getattr(r, e.kind) + e.amount)
-    missing = {int(pk) for e in tip_entries for pk in tips_shares(e)} - set(members)
-    for m in CrewMember.objects.filter(pk__in=missing):
-        row(m)
-    for e in tip_entries:
-        for pk, share in tips_shares(e).items():
-            if pk in members:
+        r.pay += pay
+        r.bookings.append(external_id or f"CO-{booking_id}")
+    approved = Expense.objects.filter(booking__in=bookings, approved_at__isnull=False)
+    sums = (
+        approved.exclude(kind=Expense.Kind.TIPS)
+        .order_by()
+        .values_list("member_id", "member__name", "member__email", "kind")
+        .annotate(total=Sum("amount"))
+    )
+    for member_id, name, email, kind, total in sums:
+        r = row(member_id, name, email)
+        # SQLite sums decimals as floats: round back to cents.
+        setattr(r, kind, getattr(r, kind) + Decimal(total).quantize(CENT))
+    tips = approved.filter(kind=Expense.Kind.TIPS).values_list("member_id", "amount", "split")
+    shares = [
+        tips_shares(Expense(member_id=member_id, amount=amount, split=split))
+        for member_id, amount, split in tips
+    ]
+    # A share for a member with no pay or expense in the range (rare): one more query.
+    missing = {pk for entry in shares for pk in entry} - set(rows)
+    for pk, name, email in CrewMember.objects.filter(pk__in=missing).values_list(
+        "pk", "name", "email"
+    ):
+        row(pk, name, email)
+    for entry in shares:
+        for pk, share in entry.items():
+            if pk in rows:
                 rows[pk].tips += share
     return sorted(rows.values(), key=lambda r: r.member.lower())
 

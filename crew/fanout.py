@@ -15,10 +15,12 @@ from .notifications import booking_crew_notify
 class CrewTarget:
     """Tells crew (one Notification per member, version and kind) and mirrors to SCC if enabled.
 
-    Idempotent: a re-run sends nothing already sent and rewrites no current SCC item. When a
-    send failed transiently the rows stay queued and ``TransientError`` makes the engine
-    retry; the retry sends only those rows. Permanent send failures (bad address) fail the
-    notification row, not the target: staff see them on the booking and the member.
+    Done only when the world is: every crew message of the booking is settled (sent,
+    superseded, or failed for good). A message retrying, not due yet or held by another
+    worker raises ``TransientError`` (with the wait until it is due), so the engine runs the
+    target again; "could not claim" is never success. Messages failed for good are listed on
+    the target row (``detail["failed_members"]`` and its last error) and told to staff.
+    Idempotent: a re-run sends nothing already sent and rewrites no current SCC item.
     """
 
     name = "crew"
@@ -30,8 +32,12 @@ class CrewTarget:
             from .integrations.scc_mirror import booking_scc_mirror
 
             detail["scc"] = booking_scc_mirror(booking)
-        if result.queued:
+        if result.pending:
             raise TransientError(
-                f"{result.queued} crew message(s) not sent yet: {result.errors[0]}"
+                f"{result.pending} crew message(s) not sent yet: {result.errors[0]}"[:300],
+                retry_after=result.retry_in,
             )
-        return SyncResult(external_ref=f"v{booking.version}", detail=detail)
+        warning = ""
+        if result.failed_members:
+            warning = f"Not told (failed for good): {'; '.join(result.failed_members)}"[:300]
+        return SyncResult(external_ref=f"v{booking.version}", detail=detail, warning=warning)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from bookings.models import MONEY, Boat, Booking
+from charterops.outbox import OutboxMessage
 
 
 class Role(models.TextChoices):
@@ -205,6 +206,8 @@ class Photo(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     hidden = models.BooleanField(default=False)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # From the photo's EXIF (crew photos keep it whole; guest photos lose only GPS).
+    taken_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["booking_id", "uploaded_at"]
@@ -213,8 +216,53 @@ class Photo(models.Model):
         return self.key
 
 
-class Notification(models.Model):
-    """A message to one crew member about one version of a booking, recorded before it is sent."""
+class PhotoGrant(models.Model):
+    """One upload grant handed out: the only keys a confirmation may record, once each.
+
+    The sweep (``charterops.uploads.photo_grants_sweep``) deletes the objects of grants
+    that expired unconfirmed.
+    """
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        CHECKING = "checking", "Being checked"
+        CONFIRMED = "confirmed", "Confirmed"
+        REFUSED = "refused", "Refused (not a photo)"
+        SWEPT = "swept", "Expired unconfirmed (removed)"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="photo_grants")
+    uploaded_by = models.CharField(max_length=5, choices=Photo.Uploader.choices)
+    member = models.ForeignKey(
+        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key = models.CharField(max_length=500, unique=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.GRANTED)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="photogrant_open",
+                condition=models.Q(status__in=["granted", "checking"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+
+class Notification(OutboxMessage):
+    """A message to one crew member about one version of a booking, recorded before it is sent.
+
+    An outbox row (``charterops.outbox``): queued → sending → sent, superseded, retrying or
+    failed. ``round`` tells apart messages of the same kind and version that happen more than
+    once (a "new link" per revocation: the assignment's link generation).
+    """
 
     class Kind(models.TextChoices):
         NEW = "new", "New charter"
@@ -223,36 +271,71 @@ class Notification(models.Model):
         CANCELLED = "cancelled", "Cancelled charter"
         REMINDER = "reminder", "Reminder"
         RESPONSE_REMINDER = "response_reminder", "Please respond"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        BOUNCED = "bounced", "Bounced"
+        NEW_LINK = "new_link", "New link"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
     member = models.ForeignKey(CrewMember, on_delete=models.CASCADE, related_name="notifications")
     booking_version = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    round = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=10, choices=CrewMember.Channel.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    provider_message_id = models.CharField(max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True)
-    error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["booking", "member", "booking_version", "kind"],
-                name="notification_once_per_version_kind",
+                fields=["booking", "member", "booking_version", "kind", "round"],
+                name="notification_once_per_version_kind_round",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["booking", "member"],
+                name="notification_unsettled",
+                condition=Q(status__in=["queued", "sending", "retrying"]),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.member} (v{self.booking_version})"
+
+
+class StaffNotice(OutboxMessage):
+    """One message to one staff address about one crew event (a decline, a member silent close
+    to the charter, a notification failed for good). ``event`` names the event, so a
+    redelivered or repeated check records nothing new."""
+
+    class Kind(models.TextChoices):
+        DECLINED = "declined", "Crew declined"
+        SILENT = "silent", "Crew silent close to the charter"
+        NOTIFICATION_FAILED = "notification_failed", "Crew message failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    event = models.CharField(max_length=100, help_text="What happened, once: kind:object:when.")
+    recipient = models.EmailField()
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="staff_notices"
+    )
+    member = models.ForeignKey(
+        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="staff_notice_once"),
+        ]
+        permissions = [
+            ("receive_staffnotice", "Receives crew staff notices by email (Operations staff)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"
 
 
 # The departure and return record lives in its own sub-package; imported so Django registers it.

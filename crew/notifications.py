@@ -12,19 +12,22 @@ snapshot in ``Notification.changes["told"]``:
 A member who declined is not told about later changes, removal or cancellation.
 
 The row is written (status ``queued``) before anything is sent; the unique constraint on
-(booking, member, booking_version, kind) makes a second run, a redelivered task or a
-concurrent worker record nothing new. Delivery locks the queued row, sends, and records
-``sent`` (with the provider's message id) or ``failed``; a transient error leaves the row
-queued and is raised so the fan-out engine retries, and the retry sends only what is still
-queued. The one gap left is a crash between the provider accepting a message and the
-commit of ``sent``: that message may go twice (at-least-once), never zero times.
+(booking, member, booking_version, kind, round) makes a second run, a redelivered task or a
+concurrent worker record nothing new. Sending goes through the outbox
+(``charterops.outbox.outbox_deliver``): claim the row alone with one conditional UPDATE,
+send outside any transaction, record ``sent``/``retrying``/``failed``/``superseded`` under
+the claim. A queued row of an older version is ``superseded`` once a newer version is
+planned, and a row whose member already has a newer message is superseded when it comes up.
+The crew target is done only when every message of the booking is settled. The gap left: a
+crash between the provider accepting a message and the commit of ``sent`` sends that
+message again once its lease expires (at-least-once), never zero times.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,8 +39,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from bookings.models import Booking
-from charterops.fanout.errors import classify
-from charterops.fanout.targets import TransientError
+from charterops.fanout.targets import PermanentError
+from charterops.outbox import SETTLED, UNSETTLED, Superseded, outbox_deliver
 
 from .integrations.sms import get_sms_sender, get_topic_publisher
 from .magic_links import crew_link_expires_at, crew_magic_link
@@ -46,6 +49,7 @@ from .models import CrewAssignment, CrewMember, Notification
 __all__ = [
     "booking_crew_notify",
     "crew_assignment_notify",
+    "crew_new_links_send",
     "crew_magic_link",  # re-exported: it lives in crew.magic_links
     "notification_deliver",
     "notification_retry",
@@ -71,21 +75,34 @@ FACT_LABELS = {
 
 @dataclass
 class NotifyResult:
-    """What one run did: rows recorded by kind, rows sent, failed, still queued (transient)."""
+    """What one run did: rows recorded by kind; sent, failed, superseded by this run; rows
+    still unsettled afterwards (``pending``: retrying, waiting, or held by another worker)."""
 
     recorded: dict[str, int] = field(default_factory=dict)
     sent: int = 0
     failed: int = 0
-    queued: int = 0
+    superseded: int = 0
+    pending: int = 0
+    retry_in: float | None = None
     errors: list[str] = field(default_factory=list)
+    failed_members: list[str] = field(default_factory=list)
+
+    @property
+    def queued(self) -> int:
+        """Rows not sent yet (kept for callers of the first version)."""
+        return self.pending
 
     def as_detail(self) -> dict[str, Any]:
-        return {
+        detail: dict[str, Any] = {
             "recorded": self.recorded,
             "sent": self.sent,
             "failed": self.failed,
-            "queued": self.queued,
+            "superseded": self.superseded,
+            "pending": self.pending,
         }
+        if self.failed_members:
+            detail["failed_members"] = self.failed_members
+        return detail
 
 
 # --- What a member knows ---------------------------------------------------------------------
@@ -127,11 +144,12 @@ def crew_snapshot_diff(told: dict[str, str], now: dict[str, str]) -> dict[str, l
 
 
 def _last_told(booking: Booking) -> dict[int, Notification]:
-    """Each member's most recent telling notification about this booking (not failed ones)."""
+    """Each member's most recent telling notification about this booking that was sent or may
+    still be (not failed, not superseded)."""
     last: dict[int, Notification] = {}
     rows = (
         Notification.objects.filter(booking=booking, kind__in=TELLING_KINDS)
-        .exclude(status=Status.FAILED)
+        .exclude(status__in=(Status.FAILED, Status.SUPERSEDED))
         .order_by("booking_version", "id")
     )
     for note in rows:
@@ -151,7 +169,7 @@ def _channel_for(member: CrewMember) -> str:
 
 
 def _record(
-    booking: Booking, member: CrewMember, kind: str, changes: dict[str, Any]
+    booking: Booking, member: CrewMember, kind: str, changes: dict[str, Any], *, round: int = 0
 ) -> Notification | None:
     """Insert the queued row; None when this (member, version, kind) was already recorded."""
     try:
@@ -161,6 +179,7 @@ def _record(
                 member=member,
                 booking_version=booking.version,
                 kind=kind,
+                round=round,
                 channel=_channel_for(member),
                 changes=changes,
             )
@@ -172,12 +191,16 @@ def booking_crew_plan(booking: Booking) -> list[Notification]:
     """Record (queued) every telling notification this version of the booking calls for.
 
     Idempotent: a second call for the same version records nothing. Returns the new rows.
-    Older versions' rows still queued are superseded (failed with a reason), because the
-    new rows describe the charter as it is now.
+    Older versions' telling rows not yet in flight (queued, retrying) are ``superseded``:
+    the plan below tells each member the charter as it is now, from what they were really
+    told. Rows in flight finish; if they are sent, the plan already counted them as told.
     """
     Notification.objects.filter(
-        booking=booking, status=Status.QUEUED, booking_version__lt=booking.version
-    ).update(status=Status.FAILED, error=f"Superseded by version {booking.version}.")
+        booking=booking,
+        kind__in=TELLING_KINDS,
+        status__in=(Status.QUEUED, Status.RETRYING),
+        booking_version__lt=booking.version,
+    ).update(status=Status.SUPERSEDED, error=f"Superseded by version {booking.version}.")
     last = _last_told(booking)
     assignments = list(booking.assignments.select_related("member__user"))
     assigned = {a.member_id for a in assignments}
@@ -230,6 +253,7 @@ def _subject(note: Notification, booking: Booking, told: dict[str, str]) -> str:
         else "Charter no longer confirmed",
         Kind.REMINDER: "Tomorrow",
         Kind.RESPONSE_REMINDER: "Please answer",
+        Kind.NEW_LINK: "Your new link",
     }
     return f"{titles[note.kind]}: {told.get('boat', booking.boat.name)}, {when}".rstrip(", ")
 
@@ -327,104 +351,118 @@ def _publish_topic(note: Notification, context: dict[str, Any]) -> None:
         log.warning("topic publish failed for notification %s", note.pk, exc_info=True)
 
 
-def notification_deliver(note_id: int) -> str:
-    """Send one queued notification once: ``sent``, ``failed``, or ``skipped`` (not queued).
+def _deliveries():
+    return Notification.objects.select_related("booking__boat", "member__user")
 
-    The row is locked while sending so that two workers never both send it. A transient
-    provider error leaves it queued (with the error shown) and raises ``TransientError``;
-    a permanent one marks it failed. Sets the assignment's ``notified_at`` (telling kinds)
-    or ``reminded_at`` (response reminder) on success.
-    """
-    with transaction.atomic():
-        note = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .select_related("booking__boat", "member__user")
-            .filter(pk=note_id, status=Status.QUEUED)
-            .first()
+
+def _newer_message(note: Notification) -> Notification | None:
+    """The member's newer message of the same sort on this booking, if one replaced ``note``."""
+    kinds = TELLING_KINDS if note.kind in TELLING_KINDS else (note.kind,)
+    return (
+        Notification.objects.filter(
+            booking_id=note.booking_id,
+            member_id=note.member_id,
+            kind__in=kinds,
+            booking_version__gt=note.booking_version,
         )
-        if note is None:
-            return "skipped"
-        context = notification_context(note)
-        try:
-            if note.channel == CrewMember.Channel.SMS:
-                provider_id = _send_sms(note, context)
-            elif note.member.email_flagged:
-                raise _Refused(
-                    f"Address flagged ({note.member.email_flagged}); fix it or add a phone."
-                )
-            else:
-                provider_id = _send_email(note, context)
-        except _Refused as exc:
-            _mark(note, Status.FAILED, error=str(exc))
-            return "failed"
-        except Exception as exc:
-            error = classify(exc)
-            if not isinstance(error, TransientError):
-                _mark(note, Status.FAILED, error=str(error))
-                return "failed"
-            transient = error
-        else:
-            transient = None
-            now = timezone.now()
-            _mark(note, Status.SENT, provider_message_id=provider_id, sent_at=now)
-            stamp = {"reminded_at": now} if note.kind == Kind.RESPONSE_REMINDER else {}
-            if note.kind in (Kind.NEW, Kind.CHANGED):
-                stamp = {"notified_at": now}
-            if stamp:
-                CrewAssignment.objects.filter(booking=note.booking, member=note.member).update(
-                    **stamp
-                )
-    if transient is not None:
-        # Outside the block: the row stays queued, the error is shown, the caller retries.
-        Notification.objects.filter(pk=note_id).update(error=str(transient)[:300])
-        raise transient
-    _publish_topic(note, context)
-    return "sent"
+        .exclude(status__in=(Status.FAILED, Status.SUPERSEDED))
+        .only("booking_version")
+        .first()
+    )
 
 
-class _Refused(Exception):
-    pass
+def _crew_send(note: Notification) -> str:
+    """The outbox sender of a crew notification: SMS or email; returns the provider id."""
+    if note.kind != Kind.NEW_LINK:
+        newer = _newer_message(note)
+        if newer is not None:
+            raise Superseded(f"Superseded by version {newer.booking_version}.")
+    context = notification_context(note)
+    if note.channel == CrewMember.Channel.SMS:
+        provider_id = _send_sms(note, context)
+    elif note.member.email_flagged:
+        raise PermanentError(
+            f"Address flagged ({note.member.email_flagged}); fix it or add a phone."
+        )
+    else:
+        provider_id = _send_email(note, context)
+    note._context = context  # for the topic copy, after the outcome is recorded
+    return provider_id
 
 
-def _mark(note: Notification, status: str, **fields: Any) -> None:
-    fields.setdefault("error", "")
-    Notification.objects.filter(pk=note.pk).update(status=status, **fields)
-    note.status = status
+def _crew_sent(note: Notification) -> None:
+    now = note.sent_at or timezone.now()
+    stamp: dict[str, Any] = {}
+    if note.kind == Kind.RESPONSE_REMINDER:
+        stamp = {"reminded_at": now}
+    elif note.kind in (Kind.NEW, Kind.CHANGED):
+        stamp = {"notified_at": now}
+    if stamp:
+        CrewAssignment.objects.filter(booking_id=note.booking_id, member_id=note.member_id).update(
+            **stamp
+        )
+    _publish_topic(note, note._context)
 
 
-def _deliver_all(notes: list[int], result: NotifyResult) -> NotifyResult:
-    for note_id in notes:
-        try:
-            outcome = notification_deliver(note_id)
-        except TransientError as exc:
-            result.queued += 1
-            result.errors.append(str(exc))
-            continue
-        if outcome == "sent":
-            result.sent += 1
-        elif outcome == "failed":
-            result.failed += 1
-    return result
+def _crew_failed(note: Notification) -> None:
+    from .staff_notices import staff_notice_notification_failed
+
+    staff_notice_notification_failed(note)
+
+
+def notification_deliver(note_id: int) -> str:
+    """Send one crew notification through the outbox, at most once per claim.
+
+    Returns the outbox outcome: ``sent``, ``superseded``, ``failed``, ``retrying``,
+    ``busy``, ``waiting``, ``settled`` or ``lost`` (see ``charterops.outbox``). Never raises
+    for a provider error: a transient one leaves the row ``retrying`` with its next attempt
+    set, a permanent one fails it with the reason and tells staff. Sets the assignment's
+    ``notified_at`` (new, changed) or ``reminded_at`` (response reminder) once sent.
+    Must be called outside any transaction (the claim commits before the provider call).
+    """
+    return outbox_deliver(
+        _deliveries(), note_id, send=_crew_send, on_sent=_crew_sent, on_failed=_crew_failed
+    )
+
+
+def booking_crew_unsettled(booking: Booking):
+    """The booking's crew messages not settled yet (queued, sending, retrying), any version."""
+    return Notification.objects.filter(
+        booking=booking, booking_version__lte=booking.version, status__in=UNSETTLED
+    )
 
 
 def booking_crew_notify(booking: Booking) -> NotifyResult:
     """Tell every member what changed for them in this version of the booking, once.
 
-    Records the rows this version calls for, then sends every row of this version that is
-    still queued (including ones a crashed or retried run left behind). Idempotent.
-    Raises nothing: transient failures are counted in ``queued`` (the caller retries).
+    Records the rows this version calls for, then delivers every unsettled row of the booking
+    (including ones a crashed or retried run left behind, and older versions' rows still in
+    flight). Idempotent. Raises nothing: what is not settled afterwards is counted in
+    ``pending`` with ``retry_in``, the seconds until the earliest can be tried again; the
+    caller (the crew target) retries.
     """
     result = NotifyResult()
     for note in booking_crew_plan(booking):
         result.recorded[note.kind] = result.recorded.get(note.kind, 0) + 1
-    pending = list(
-        Notification.objects.filter(
-            booking=booking, booking_version=booking.version, status=Status.QUEUED
-        )
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    return _deliver_all(pending, result)
+    for note_id in booking_crew_unsettled(booking).order_by("id").values_list("pk", flat=True):
+        outcome = notification_deliver(note_id)
+        if outcome in ("sent", "failed", "superseded"):
+            setattr(result, outcome, getattr(result, outcome) + 1)
+    now = timezone.now()
+    for note in booking_crew_unsettled(booking).select_related("member").order_by("id"):
+        result.pending += 1
+        if note.status == Status.SENDING:
+            wait, why = 2.0, f"{note.member}: being sent"
+        else:
+            due = note.next_attempt_at or now
+            wait, why = max((due - now).total_seconds(), 0.0), f"{note.member}: {note.error}"
+        result.retry_in = wait if result.retry_in is None else min(result.retry_in, wait)
+        result.errors.append(why.rstrip(": "))
+    failed = Notification.objects.filter(
+        booking=booking, booking_version=booking.version, status=Status.FAILED
+    ).select_related("member")
+    result.failed_members = [f"{n.member}: {n.error}" for n in failed.order_by("id")]
+    return result
 
 
 def notification_retry(note: Notification, *, actor: Any = None) -> str:
@@ -432,7 +470,8 @@ def notification_retry(note: Notification, *, actor: Any = None) -> str:
 
     Only a failed row of the booking's current version is retried: an older one describes a
     charter that has changed since, and the next fan-out tells the member the current facts.
-    The channel is chosen again. Returns the delivery outcome, or ``stale``/``not_failed``.
+    The channel is chosen again and the attempts start over. Returns the delivery outcome,
+    or ``stale``/``not_failed``.
     """
     from charterops.audit import audit_log
 
@@ -443,33 +482,93 @@ def notification_retry(note: Notification, *, actor: Any = None) -> str:
         return "stale"
     with transaction.atomic():
         Notification.objects.filter(pk=note.pk, status=Status.FAILED).update(
-            status=Status.QUEUED, error="", channel=_channel_for(note.member)
+            status=Status.QUEUED,
+            error="",
+            attempts=0,
+            next_attempt_at=None,
+            channel=_channel_for(note.member),
         )
         audit_log("crew.notification.retried", note, actor=actor, booking=note.booking)
-    try:
-        return notification_deliver(note.pk)
-    except TransientError:
-        return "queued"
+    return notification_deliver(note.pk)
 
 
 def crew_assignment_notify(assignment: CrewAssignment, *, kind: str) -> Notification | None:
     """Record and send a reminder (``reminder`` or ``response_reminder``) to one member.
 
-    Once per (booking version, kind); returns the row, or None when already recorded.
-    Transient send errors propagate (the row stays queued for the next run).
+    Once per (booking version, kind); returns the new row, or None when already recorded
+    (an earlier row still unsettled is delivered again). A transient send error leaves the
+    row retrying; the outbox sweep sends it when due.
     """
     booking = assignment.booking
     note = _record(booking, assignment.member, kind, {"told": crew_snapshot(booking, assignment)})
     if note is None:
         existing = Notification.objects.get(
-            booking=booking,
-            member=assignment.member,
-            booking_version=booking.version,
-            kind=kind,
+            booking=booking, member=assignment.member, booking_version=booking.version, kind=kind
         )
-        if existing.status == Status.QUEUED:
+        if existing.status not in SETTLED:
             notification_deliver(existing.pk)
         return None
     notification_deliver(note.pk)
     note.refresh_from_db()
     return note
+
+
+def crew_new_links_send(assignments: list[CrewAssignment]) -> list[Notification]:
+    """Record one "your new link" message per assignment, for its current link generation.
+
+    Called right after a revocation commits: each affected member still on a live charter
+    whose links have not expired gets one message with a fresh link (once per revocation:
+    the generation is the row's ``round``). Sent through the outbox after commit. Returns
+    the rows recorded; idempotent per generation.
+    """
+    now = timezone.now()
+    created: list[Notification] = []
+    for assignment in assignments:
+        booking = assignment.booking
+        if (
+            not booking.is_live
+            or crew_link_expires_at(booking) <= now
+            or assignment.response == CrewAssignment.Response.DECLINED
+        ):
+            continue
+        note = _record(
+            booking,
+            assignment.member,
+            Kind.NEW_LINK,
+            {"told": crew_snapshot(booking, assignment)},
+            round=assignment.link_generation,
+        )
+        if note is not None:
+            created.append(note)
+    if created:
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: notifications_enqueue(ids))
+    return created
+
+
+def notifications_enqueue(note_ids: list[int]) -> None:
+    """Wake a worker for each row (after commit). A lost message only delays: the sweep sends."""
+    from .tasks import notification_deliver_task
+
+    for note_id in note_ids:
+        notification_deliver_task.apply_async((note_id,), **_task_options())
+
+
+def _task_options() -> dict[str, Any]:
+    if settings.CHARTEROPS_FANOUT_QUEUE:
+        return {"queue": settings.CHARTEROPS_FANOUT_QUEUE}
+    return {}
+
+
+def notifications_sweep(*, limit: int = 200) -> dict[str, int]:
+    """Deliver every crew notification that is due (retrying and due, queued for more than a
+    minute, or in flight with an expired lease). What beat runs; idempotent."""
+    from charterops.outbox import outbox_due
+
+    grace = timezone.now() - timedelta(seconds=60)
+    due = outbox_due(Notification.objects.all()).exclude(status=Status.QUEUED, created_at__gt=grace)
+    counts: dict[str, int] = {}
+    for note_id in due.order_by("id").values_list("pk", flat=True)[:limit]:
+        outcome = notification_deliver(note_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

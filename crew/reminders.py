@@ -6,8 +6,8 @@ run that overlaps another or repeats after a crash sends nothing twice:
 - **response reminder**: a member still ``invited`` ``CHARTEROPS_CREW_RESPONSE_REMINDER_HOURS``
   (24) after being told is reminded once (``reminded_at``);
 - **escalation**: a member still silent ``CHARTEROPS_CREW_ESCALATION_HOURS`` (12) before the
-  charter gets ``escalated_at`` and an audit row; the booking shows in the admin's
-  "crew silent" attention filter;
+  charter gets ``escalated_at``, an audit row and one staff notice per staff recipient
+  (``crew/staff_notices.py``); the booking shows in the admin's "crew silent" filter;
 - **charter reminder**: every accepted member gets one reminder
   ``CHARTEROPS_CREW_REMINDER_HOURS`` (24) before the charter.
 """
@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from charterops.audit import audit_log
-from charterops.fanout.targets import TransientError
 
 from .models import CrewAssignment, Notification
 from .notifications import crew_assignment_notify
+from .staff_notices import staff_notice_silent
 
 log = logging.getLogger(__name__)
 Response = CrewAssignment.Response
@@ -40,11 +40,8 @@ def _upcoming(now: datetime) -> QuerySet[CrewAssignment]:
 
 
 def _send(assignment: CrewAssignment, kind: str) -> bool:
-    try:
-        return crew_assignment_notify(assignment, kind=kind) is not None
-    except TransientError as exc:  # the row stays queued; the next run sends it
-        log.warning("reminder to member %s deferred: %s", assignment.member_id, exc)
-        return False
+    # A transient error leaves the row retrying: the outbox sweep sends it when due.
+    return crew_assignment_notify(assignment, kind=kind) is not None
 
 
 def crew_response_reminders_send(*, now: datetime | None = None) -> int:
@@ -60,7 +57,8 @@ def crew_response_reminders_send(*, now: datetime | None = None) -> int:
 def crew_silence_escalate(*, now: datetime | None = None) -> list[int]:
     """Flag members still silent close to the charter; returns the bookings newly flagged.
 
-    Idempotent: an assignment is escalated once (``escalated_at``), with one audit row.
+    Idempotent: an assignment is escalated once (``escalated_at``), with one audit row and
+    one staff notice per recipient (sent after commit).
     """
     now = now or timezone.now()
     horizon = now + timedelta(hours=settings.CHARTEROPS_CREW_ESCALATION_HOURS)
@@ -83,6 +81,7 @@ def crew_silence_escalate(*, now: datetime | None = None) -> list[int]:
                     "starts": assignment.booking.start.isoformat(),
                 },
             )
+            staff_notice_silent(assignment)
         flagged.add(assignment.booking_id)
     return sorted(flagged)
 

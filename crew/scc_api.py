@@ -1,4 +1,4 @@
-"""The SCC-compatible API: ``POST /api/events`` creates or updates a charter and its crew.
+"""The SCC-compatible API: ``POST /api/events``, one intake source among the others.
 
 Callers that used to create ShipCaptainCrew events keep working: they send the booking
 details, the crew list, the charter time and the location with their service key (header
@@ -11,20 +11,23 @@ Request body (JSON)::
 
     {
       "booking_id": "BS-4821937",            # the caller's id; with "source", the upsert key
-      "source": "boatsetter",                # optional, default "other"
+      "source": "boatsetter",                # optional, default "scc"; a configured source
       "status": "confirmed",                 # optional: confirmed | cancelled
-      "boat": "bella-vista",                 # slug, marketplace id or name
+      "boat": "b-77",                        # the boat's marketplace id, or its name
       "guest_name": "Ana Reyes", "guest_email": "...", "guest_phone": "...", "party_size": 6,
       "charter_time": {"start": "2026-12-12T10:00:00-08:00", "end": "2026-12-12T14:00:00-08:00"},
       "location": "Harbor Island West Marina, dock C",
       "crew": [{"email": "cora@example.com", "role": "captain", "pay": "300.00"}]
     }
 
-Crew are matched by email among the members kept in CharterOps; an unknown address is
-refused (400) rather than creating an account from an API call. Everything goes through
-``bookings.services`` (``booking_create`` / ``booking_update`` / ``booking_cancel``) and crew
-changes through ``booking_touch``, so the audit trail, version and fan-out are the same as
-for staff edits. Idempotent: the same request twice changes nothing the second time.
+This module only maps that wire format onto the intake schema (``bookings.intake``): the
+booking goes through the one upsert (``booking_upsert_from_event``), and the crew list is
+applied by ``crew.assignments.crew_assignments_apply`` under the same lock, in the same
+transaction: one version bump and one audit row per request, whatever changed. Fields the
+SCC format does not carry (prices, and the optional ones left out) are left as they are.
+Crew are matched by email among active members; an unknown address is refused (422)
+rather than creating an account from an API call. Idempotent: the same request twice
+changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -32,53 +35,93 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import operator
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from bookings.models import Boat, Booking
-from bookings.services import booking_cancel, booking_create, booking_touch, booking_update
+from bookings.intake import (
+    BookingIn,
+    InvalidPayload,
+    MalformedBody,
+    booking_payload_parse,
+    booking_upsert_from_event,
+    json_load,
+    source_check,
+)
+from bookings.intake.schema import local_time_text
+from bookings.models import Booking
+from charterops.audit import SourceActor
 
-from .models import CrewAssignment, CrewMember, Role
+from .assignments import CrewLine, crew_assignments_apply
+from .models import CrewMember, Role
 
 MAX_BODY_BYTES = 64 * 1024
 VIA = "scc_api"
+DEFAULT_SOURCE = "scc"
+#: intake schema path -> the SCC field a caller recognises
+FIELD_OF = {
+    "booking": "body",
+    "booking.id": "booking_id",
+    "booking.status": "status",
+    "booking.boat": "boat",
+    "booking.start": "charter_time.start",
+    "booking.end": "charter_time.end",
+    "booking.meeting_point": "location",
+    "booking.guest.name": "guest_name",
+    "booking.guest.email": "guest_email",
+    "booking.guest.phone": "guest_phone",
+    "booking.party_size": "party_size",
+    "booking.special_requests": "special_requests",
+}
+#: model fields the SCC format never carries: an SCC request leaves them as they are
+NOT_CARRIED = (
+    "currency",
+    "boat_price",
+    "service_fee",
+    "captain_fee",
+    "owner_payout",
+    "captain_required",
+)
+#: optional SCC fields: left out of a request, the booking keeps its value
+OPTIONAL = {
+    "guest_email": "guest_email",
+    "guest_phone": "guest_phone",
+    "special_requests": "special_requests",
+    "party_size": "party_size",
+}
 
 
 class SccRequestError(Exception):
-    """The request cannot be applied; ``errors`` maps field names to messages."""
+    """The request cannot be applied; ``errors`` maps SCC field names to messages."""
 
-    def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__(json.dumps(errors))
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
 
 
-@dataclass
-class CrewLine:
-    member: CrewMember
-    role: str
-    pay: Decimal
+@dataclass(frozen=True)
+class SccRequest:
+    """An SCC request mapped onto the intake schema."""
+
+    source: str
+    booking: BookingIn
+    keep: tuple[str, ...]
+    crew: list[CrewLine] | None  # None: the request says nothing about the crew
 
 
 @dataclass
 class SccEventResult:
     booking: Booking
     created: bool
-    booking_changes: dict[str, Any]
-    crew_changes: dict[str, Any]
+    outcome: str
 
 
 # --- Authentication --------------------------------------------------------------------------
@@ -105,38 +148,12 @@ def _request_key(request: HttpRequest) -> str | None:
     return None
 
 
-# --- Parsing ---------------------------------------------------------------------------------
+# --- Mapping the wire format onto the schema -------------------------------------------------
 
 
-def _when(value: Any, field: str, errors: dict[str, Any]) -> datetime | None:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        errors[field] = "An ISO 8601 date-time is required."
-        return None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)  # the charter's local time (Pacific)
-    return parsed
-
-
-def _boat(value: Any, errors: dict[str, Any]) -> Boat | None:
-    if not isinstance(value, str) or not value.strip():
-        errors["boat"] = "The boat (slug, marketplace id or name) is required."
-        return None
-    value = value.strip()
-    boat = Boat.objects.filter(
-        Q(slug=value) | Q(external_id=value) | Q(name__iexact=value), active=True
-    ).first()
-    if boat is None:
-        errors["boat"] = f"No active boat is called {value!r}."
-    return boat
-
-
-def _crew(value: Any, errors: dict[str, Any]) -> list[CrewLine]:
-    if value is None:
-        return []
+def _crew(value: Any) -> list[CrewLine]:
     if not isinstance(value, list):
-        errors["crew"] = "A list of {email, role, pay} is required."
-        return []
+        raise SccRequestError({"crew": ["A list of {email, role, pay} is required."]})
     emails = {str(i.get("email", "")).strip().lower() for i in value if isinstance(i, dict)}
     emails.discard("")
     lookup = functools.reduce(operator.or_, (Q(email__iexact=e) for e in emails), Q(pk__in=[]))
@@ -154,152 +171,139 @@ def _crew(value: Any, errors: dict[str, Any]) -> list[CrewLine]:
         except (InvalidOperation, ValueError):
             pay = None
         if member is None:
-            problems.append(f"#{index + 1}: no crew member has the address {email or '(none)'}")
+            problems.append(
+                f"#{index + 1}: no crew member has the address {email[:254] or '(none)'}"
+            )
         elif role not in Role.values:
             problems.append(f"#{index + 1}: role must be one of {', '.join(Role.values)}")
-        elif pay is None or pay < 0:
-            problems.append(f"#{index + 1}: pay must be an amount of at least 0")
+        elif pay is None or not pay.is_finite() or pay < 0 or pay >= Decimal("1e8"):
+            problems.append(f"#{index + 1}: pay must be an amount from 0 to 99,999,999.99")
         else:
             lines.append(CrewLine(member=member, role=role, pay=pay))
     if len({line.member.pk for line in lines}) != len(lines):
         problems.append("a crew member is listed twice")
     if problems:
-        errors["crew"] = problems
+        raise SccRequestError({"crew": problems})
     return lines
 
 
-def scc_event_parse(payload: Any) -> tuple[dict[str, Any], list[CrewLine] | None]:
-    """Turn the SCC request into booking fields and crew lines; raises ``SccRequestError``."""
+def scc_request_parse(payload: Any) -> SccRequest:
+    """Map an SCC request onto ``BookingIn`` (and crew lines); raises ``SccRequestError``."""
     if not isinstance(payload, dict):
-        raise SccRequestError({"body": "A JSON object is required."})
-    errors: dict[str, Any] = {}
-    external_id = str(payload.get("booking_id") or payload.get("external_id") or "").strip()
-    if not external_id:
-        errors["booking_id"] = "The caller's booking id is required."
-    source = str(payload.get("source") or Booking.Source.OTHER).lower()
-    if source not in Booking.Source.values:
-        errors["source"] = f"One of {', '.join(Booking.Source.values)}."
-    times = payload.get("charter_time") or {}
-    if not isinstance(times, dict):
-        times = {}
-    start = _when(times.get("start", payload.get("start")), "charter_time.start", errors)
-    end = _when(times.get("end", payload.get("end")), "charter_time.end", errors)
-    fields: dict[str, Any] = {
-        "source": source,
-        "external_id": external_id,
-        "boat": _boat(payload.get("boat"), errors),
-        "start": start,
-        "end": end,
-        "meeting_point": str(payload.get("location") or payload.get("meeting_point") or ""),
-        "guest_name": str(payload.get("guest_name") or "").strip(),
-    }
-    for optional in ("guest_email", "guest_phone", "special_requests"):
-        if optional in payload:
-            fields[optional] = str(payload[optional] or "")
-    if "party_size" in payload:
-        try:
-            fields["party_size"] = int(payload["party_size"])
-        except (TypeError, ValueError):
-            errors["party_size"] = "A whole number is required."
-    if not fields["guest_name"]:
-        errors["guest_name"] = "The guest's name is required."
-    status = str(payload.get("status") or Booking.Status.CONFIRMED).lower()
+        raise SccRequestError({"body": ["A JSON object is required."]})
+    times = payload.get("charter_time")
+    times = times if isinstance(times, dict) else {}
+    boat = payload.get("boat")
+    status = payload.get("status") or Booking.Status.CONFIRMED
+    errors: dict[str, list[str]] = {}
     if status not in (Booking.Status.CONFIRMED, Booking.Status.CANCELLED):
-        errors["status"] = "confirmed or cancelled."
-    fields["status"] = status
-    crew = _crew(payload.get("crew"), errors) if "crew" in payload else None
-    if errors:
+        errors["status"] = ["confirmed or cancelled."]
+    try:
+        source = source_check(str(payload.get("source") or DEFAULT_SOURCE).lower())
+    except InvalidPayload as exc:
+        errors.update(exc.errors)
+        source = DEFAULT_SOURCE
+    data = {
+        "id": payload.get("booking_id") or payload.get("external_id") or "",
+        "status": status,
+        "boat": {"id": boat, "name": boat} if isinstance(boat, str) else boat,
+        "start": local_time_text(times.get("start", payload.get("start"))),
+        "end": local_time_text(times.get("end", payload.get("end"))),
+        "meeting_point": payload.get("location") or payload.get("meeting_point") or "",
+        "guest": {
+            "name": payload.get("guest_name") or "",
+            "email": payload.get("guest_email") or "",
+            "phone": payload.get("guest_phone") or "",
+        },
+        "party_size": payload.get("party_size", 1),
+        "special_requests": payload.get("special_requests") or "",
+    }
+    try:
+        booking = booking_payload_parse(data)
+    except InvalidPayload as exc:
+        for path, messages in exc.errors.items():
+            errors.setdefault(FIELD_OF.get(path, path.removeprefix("booking.")), []).extend(
+                messages
+            )
+        booking = None
+    crew = None
+    if "crew" in payload and payload["crew"] is not None:
+        try:
+            crew = _crew(payload["crew"])
+        except SccRequestError as exc:
+            errors.update(exc.errors)
+    if errors or booking is None:
         raise SccRequestError(errors)
-    return fields, crew
+    keep = NOT_CARRIED + tuple(f for key, f in OPTIONAL.items() if key not in payload)
+    return SccRequest(source=source, booking=booking, keep=keep, crew=crew)
 
 
 # --- Applying --------------------------------------------------------------------------------
 
 
-def _crew_sync(booking: Booking, crew: list[CrewLine]) -> dict[str, Any]:
-    """Make the booking's assignments match ``crew``; returns what changed (empty: nothing)."""
-    current = {a.member_id: a for a in CrewAssignment.objects.filter(booking=booking)}
-    wanted = {line.member.pk: line for line in crew}
-    changes: dict[str, Any] = {}
-    for member_id, line in wanted.items():
-        assignment = current.get(member_id)
-        if assignment is None:
-            CrewAssignment.objects.create(
-                booking=booking, member=line.member, role=line.role, pay=line.pay
-            )
-            changes.setdefault("added", []).append(line.member.name)
-        elif (assignment.role, assignment.pay) != (line.role, line.pay):
-            assignment.role, assignment.pay = line.role, line.pay
-            assignment.save(update_fields=["role", "pay"])
-            changes.setdefault("changed", []).append(line.member.name)
-    for member_id, assignment in current.items():
-        if member_id not in wanted:
-            changes.setdefault("removed", []).append(str(assignment.member))
-            assignment.delete()
-    return changes
-
-
-def scc_event_apply(payload: Any, *, actor: Any = "scc-api") -> SccEventResult:
+def scc_event_apply(payload: Any, *, actor: Any = None) -> SccEventResult:
     """Create or update the charter and its crew from an SCC request, in one transaction.
 
-    Idempotent (upsert on source + booking id; unchanged fields and crew change nothing).
-    Raises ``SccRequestError`` for a request that cannot be applied.
+    One upsert (``booking_upsert_from_event``) with the crew list applied under the same
+    lock: one version bump and one audit row per request. Idempotent (upsert on source +
+    booking id; unchanged fields and crew change nothing). Raises ``SccRequestError`` for a
+    request that cannot be applied; nothing is written then.
     """
-    fields, crew = scc_event_parse(payload)
-    status = fields.pop("status")
-    with transaction.atomic():
-        booking = (
-            Booking.objects.select_for_update()
-            .filter(source=fields["source"], external_id=fields["external_id"])
-            .first()
-        )
-        created = booking is None
-        try:
-            if created:
-                booking = booking_create(actor=actor, via=VIA, status=status, **fields)
-                booking_changes: dict[str, Any] = {"created": True}
-            else:
-                booking_changes = booking_update(booking, actor=actor, via=VIA, **fields)
-                if status == Booking.Status.CANCELLED:
-                    if booking_cancel(booking, actor=actor, via=VIA, reason="SCC API"):
-                        booking_changes["status"] = [booking.status, status]
-                elif booking.is_ended:
-                    booking_changes.update(
-                        booking_update(booking, actor=actor, via=VIA, status=status)
-                    )
-        except ValidationError as exc:
-            raise SccRequestError(
-                exc.message_dict if hasattr(exc, "error_dict") else {"booking": exc.messages}
-            ) from exc
-        crew_changes = _crew_sync(booking, crew) if crew is not None else {}
-        if crew_changes:
-            booking_touch(booking, reason="crew_changed", actor=actor, data=crew_changes)
-    return SccEventResult(booking, created, booking_changes, crew_changes)
+    request = scc_request_parse(payload)
+    crew = request.crew
+
+    def crew_apply(booking: Booking) -> dict[str, Any]:
+        return crew_assignments_apply(booking, crew) if crew is not None else {}
+
+    try:
+        with transaction.atomic(durable=True):
+            result = booking_upsert_from_event(
+                request.source,
+                request.booking,
+                actor=actor or SourceActor("scc-api"),
+                via=VIA,
+                keep=request.keep,
+                also=crew_apply,
+            )
+    except InvalidPayload as exc:
+        raise SccRequestError(
+            {FIELD_OF.get(p, p.removeprefix("booking.")): m for p, m in exc.errors.items()}
+        ) from None
+    return SccEventResult(result.booking, result.outcome == "created", result.outcome)
 
 
 # --- The view --------------------------------------------------------------------------------
 
 
+def _refuse(status: int, error: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": error}
+    if fields:
+        body["fields"] = fields
+    return JsonResponse(body, status=status)
+
+
+# Not atomic: scc_event_apply's transaction is the outermost one (durable).
 @csrf_exempt
+@transaction.non_atomic_requests
 @require_POST
 def scc_events(request: HttpRequest) -> JsonResponse:
     """POST /api/events: authenticate the service key, apply the request, answer the event id."""
     if not settings.SERVICE_KEY_HASH:
-        return JsonResponse({"error": "The SCC API is not configured."}, status=503)
+        return _refuse(503, "The SCC API is not configured.")
     if not service_key_valid(_request_key(request)):
-        return JsonResponse({"error": "A valid service key is required."}, status=401)
+        return _refuse(401, "A valid service key is required.")
+    if request.content_type != "application/json":
+        return _refuse(415, "The body must be application/json.")
     if len(request.body) > MAX_BODY_BYTES:
-        return JsonResponse({"error": "The request is too large."}, status=413)
+        return _refuse(413, "The request is too large.")
     try:
-        payload = json.loads(request.body or b"null")
-    except ValueError:
-        return JsonResponse({"error": "The body must be JSON."}, status=400)
+        payload = json_load(request.body or b"null")
+    except MalformedBody as exc:
+        return _refuse(400, str(exc))
     try:
         result = scc_event_apply(payload)
     except SccRequestError as exc:
-        return JsonResponse(
-            {"error": "The request was not applied.", "errors": exc.errors}, status=400
-        )
+        return _refuse(422, "The request was not applied.", exc.errors)
     booking = result.booking
     return JsonResponse(
         {
@@ -308,6 +312,7 @@ def scc_events(request: HttpRequest) -> JsonResponse:
             "status": booking.status,
             "version": booking.version,
             "created": result.created,
+            "outcome": result.outcome,
             "crew_url": f"{settings.SITE_URL}/crew/events/{booking.pk}/",
         },
         status=201 if result.created else 200,

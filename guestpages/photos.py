@@ -11,10 +11,10 @@ from django.utils import timezone
 from bookings.models import Booking
 from charterops.uploads import (
     GRANT_SECONDS,
-    UPLOAD_WINDOW,
     UploadRefused,
     photo_upload_confirm,
     photo_upload_grant,
+    upload_window,
 )
 
 from .models import GuestPage
@@ -31,7 +31,7 @@ def guest_photo_window_check(booking: Booking, *, now: datetime | None = None) -
         raise PhotoDropClosed("This charter was cancelled, so the photo drop is closed.")
     if not booking.is_live:
         raise PhotoDropClosed("The photo drop opens once your charter is confirmed.")
-    closes = booking.end + UPLOAD_WINDOW["guest"]
+    closes = booking.end + upload_window("guest")
     if now > closes:
         closes_local = timezone.localtime(closes).strftime("%B %-d")
         raise PhotoDropClosed(
@@ -43,7 +43,7 @@ def guest_photo_window_check(booking: Booking, *, now: datetime | None = None) -
 def guest_photo_grant(
     page: GuestPage, *, filename: str, content_type: str, size: int
 ) -> dict[str, object]:
-    """A presigned POST for one guest photo (image/*, 25 MB, ``photos/<booking>/guest/``).
+    """A presigned POST for one guest photo (its exact type and size, ``photos/<booking>/guest/``).
 
     Changes nothing; every call is a new key. Raises ``UploadRefused`` (or its
     ``PhotoDropClosed``) with a message for the guest.
@@ -59,7 +59,7 @@ def guest_photo_grant(
 
 
 def guest_photo_confirm(page: GuestPage, *, key: str):
-    """Record the guest's uploaded photo after a HEAD check. Idempotent per key.
+    """Record the guest's photo once it decodes as one (GPS removed). Idempotent per key.
 
     A grant handed out just before the window closed may still be confirmed for its lifetime.
     """

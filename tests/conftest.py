@@ -138,7 +138,7 @@ def _tasks_in_process(request, settings):
 @pytest.fixture(autouse=True)
 def _fresh_boat_index():
     """Each test starts with an empty per-process fleet index: rolled-back boats are gone."""
-    from bookings.boat_index import boat_index
+    from bookings.intake.boats import boat_index
 
     boat_index.clear()
     yield

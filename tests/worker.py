@@ -58,6 +58,8 @@ class CeleryWorker:
                 for k, v in os.environ.items()
                 if not k.startswith(("CHARTEROPS_", "CELERY_", "DATABASE_"))
             },
+            # The suite's mode (pyproject's pytest env): workers start as the tests run.
+            "CHARTEROPS_MODE": os.environ.get("CHARTEROPS_MODE", "demo"),
             "DJANGO_SETTINGS_MODULE": "charterops.settings",
             "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": "0",

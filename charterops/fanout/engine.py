@@ -165,7 +165,7 @@ def _record_success(state: TargetState, lease_token: str, version: int, result) 
     fields = {
         "synced_version": version,
         "detail": result.detail,
-        "last_error": "",
+        "last_error": getattr(result, "warning", "")[:300],
         "error_detail": "",
         "attempts": 0,
         "last_synced_at": now,

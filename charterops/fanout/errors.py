@@ -31,6 +31,7 @@ def classify(exc: BaseException) -> TargetError:
         if code in {
             "Throttling",
             "ThrottlingException",
+            "TooManyRequestsException",  # SES v2's throttling (HTTP 429)
             "RequestLimitExceeded",
             "SlowDown",
             "ServiceUnavailable",

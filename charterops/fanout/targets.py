@@ -44,6 +44,8 @@ class SyncResult:
     external_ref: str = ""
     skipped: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    #: done, but with something staff should see on the row (kept as its last error)
+    warning: str = ""
 
 
 @runtime_checkable

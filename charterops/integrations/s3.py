@@ -18,6 +18,12 @@ from django.urls import reverse
 
 LOCAL_POST_SALT = "charterops.uploads.post"
 LOCAL_GET_SALT = "charterops.uploads.get"
+# S3 object tags of photos: the lifecycle rule (README) expires those still "unconfirmed".
+UNCONFIRMED_TAGGING = (
+    "<Tagging><TagSet><Tag><Key>charterops-photo</Key><Value>unconfirmed</Value></Tag>"
+    "</TagSet></Tagging>"
+)
+CONFIRMED_TAGGING = "charterops-photo=confirmed"
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,12 @@ class ObjectInfo:
 
 class ObjectStore(Protocol):
     def presigned_post(
-        self, *, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, *, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
     ) -> dict[str, Any]:
-        """A browser form grant: ``{"url": ..., "fields": {...}}`` for exactly ``key``."""
+        """A browser form grant for exactly ``key``, ``content_type`` and a size in the range.
+
+        Returns ``{"url": ..., "fields": {...}}``; the store itself refuses anything else.
+        """
 
     def head(self, key: str) -> ObjectInfo | None:
         """Size and type of ``key``, or None when nothing was stored there."""
@@ -42,6 +51,15 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error (idempotent)."""
+
+    def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        """The first ``max_bytes`` of ``key`` (a ranged GET), or None when it is missing."""
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Replace ``key`` with ``data`` (idempotent: the same bytes give the same object)."""
+
+    def mark_confirmed(self, key: str) -> None:
+        """Tag ``key`` as confirmed, so the bucket's lifecycle rule keeps it (idempotent)."""
 
 
 def s3_client():
@@ -71,17 +89,19 @@ class S3ObjectStore:
         self.bucket = bucket or settings.PHOTOS_BUCKET
 
     def presigned_post(
-        self, *, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, *, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
     ) -> dict[str, Any]:
         # The key condition is added by boto3 from Key; the rest are ours. S3 enforces every
         # condition of the signed policy at upload time (moto does not: tests read the policy).
+        # The tag lets the bucket's lifecycle rule expire objects nobody confirmed.
         return self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields={"Content-Type": content_type, "tagging": UNCONFIRMED_TAGGING},
             Conditions=[
-                ["starts-with", "$Content-Type", "image/"],
-                ["content-length-range", 1, max_bytes],
+                {"Content-Type": content_type},
+                {"tagging": UNCONFIRMED_TAGGING},
+                ["content-length-range", min_bytes, max_bytes],
             ],
             ExpiresIn=expires_in,
         )
@@ -106,6 +126,35 @@ class S3ObjectStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            got = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
+                return None
+            raise
+        return got["Body"].read(max_bytes)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Tagging=CONFIRMED_TAGGING,
+        )
+
+    def mark_confirmed(self, key: str) -> None:
+        self.client.put_object_tagging(
+            Bucket=self.bucket,
+            Key=key,
+            Tagging={"TagSet": [{"Key": "charterops-photo", "Value": "confirmed"}]},
+        )
+
 
 class LocalObjectStore:
     """The embedded default: files in the default storage, grants signed with SECRET_KEY.
@@ -118,10 +167,16 @@ class LocalObjectStore:
         self.storage = storages["default"]
 
     def presigned_post(
-        self, *, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, *, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
     ) -> dict[str, Any]:
         policy = signing.dumps(
-            {"key": key, "type": content_type, "max": max_bytes, "ttl": expires_in},
+            {
+                "key": key,
+                "type": content_type,
+                "min": min_bytes,
+                "max": max_bytes,
+                "ttl": expires_in,
+            },
             salt=LOCAL_POST_SALT,
         )
         return {
@@ -142,6 +197,22 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self.storage.delete(key)
+
+    def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        if not self.storage.exists(key):
+            return None
+        with self.storage.open(key, "rb") as f:
+            return f.read(max_bytes)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        from django.core.files.base import ContentFile
+
+        if self.storage.exists(key):
+            self.storage.delete(key)
+        self.storage.save(key, ContentFile(data))
+
+    def mark_confirmed(self, key: str) -> None:
+        """Local files have no lifecycle rule; the sweep alone removes unconfirmed ones."""
 
 
 def object_store() -> ObjectStore:

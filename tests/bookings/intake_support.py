@@ -44,6 +44,7 @@ def post_signed(
     timestamp: int | None = None,
     url: str = WEBHOOK_URL,
     header: str | None = None,
+    content_type: str = "application/json",
     **extra: Any,
 ):
     """POST ``event`` as a relay would: JSON body, HMAC signature over "t.body"."""
@@ -58,7 +59,7 @@ def post_signed(
     return client.post(
         url,
         data=body,
-        content_type="application/json",
+        content_type=content_type,
         headers={"X-CharterOps-Signature": signature, **extra.pop("headers", {})},
         **extra,
     )

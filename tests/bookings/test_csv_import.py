@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from bookings.csv_import import COLUMNS, CsvFormatError, bookings_import_csv, csv_template
+from bookings.intake.csv_import import COLUMNS, CsvFormatError, bookings_import_csv, csv_template
 from bookings.models import Booking
 from charterops.models import AuditEvent
 

@@ -143,6 +143,50 @@ def test_feed_holds_charters_from_30_days_back(client, staff_token):
     assert {f"booking-{recent.pk}@charterops", f"booking-{future.pk}@charterops"} <= uids
 
 
+def test_feed_stops_365_days_ahead(client, staff_token):
+    now = timezone.now()
+    inside = synced(
+        BookingFactory(start=now + timedelta(days=360), end=now + timedelta(days=360, hours=4))
+    )
+    beyond = synced(
+        BookingFactory(start=now + timedelta(days=400), end=now + timedelta(days=400, hours=4))
+    )
+    uids = set(events(fetch(client, staff_token)[1]))
+    assert f"booking-{inside.pk}@charterops" in uids
+    assert f"booking-{beyond.pk}@charterops" not in uids
+
+
+def test_hostile_text_round_trips_and_every_line_fits_75_octets(client, staff_token):
+    guest = "Zoë \\ Ruiz; «VIP», party\nof ten " + "ñ" * 80
+    booking = synced(BookingFactory(guest_name=guest, meeting_point="Dock C; gate 3, slip 4"))
+    response, cal = fetch(client, staff_token)
+    event = events(cal)[f"booking-{booking.pk}@charterops"]
+    assert guest in str(event["summary"])
+    assert str(event["location"]) == "Dock C; gate 3, slip 4"
+    assert all(len(line) <= 75 for line in response.content.split(b"\r\n"))
+    response.content.decode()  # folding never splits a UTF-8 character
+
+
+def test_a_change_re_renders_that_one_event_only(client, staff_token, monkeypatch):
+    from bookings import feeds
+
+    bookings = [synced(BookingFactory()) for _ in range(5)]
+    fetch(client, staff_token)
+    rendered = []
+    real = feeds._vevent
+    monkeypatch.setattr(
+        feeds, "_vevent", lambda row, **kw: rendered.append(row.pk) or real(row, **kw)
+    )
+    changed = bookings[2]
+    changed.guest_name = "Renamed Guest"
+    changed.save()
+    synced(changed)
+    _, cal = fetch(client, staff_token)
+    assert rendered == [changed.calendar_entry.pk]
+    assert "Renamed Guest" in str(events(cal)[f"booking-{changed.pk}@charterops"]["summary"])
+    assert len(events(cal)) == 5
+
+
 # --- time zones ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("start", "end", "utc_start", "utc_end"),

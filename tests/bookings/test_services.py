@@ -38,13 +38,26 @@ def test_material_change_bumps_version_once_and_is_audited(django_capture_on_com
     assert booking.version == 2
 
 
-def test_non_material_change_keeps_the_version(django_capture_on_commit_callbacks):
+def test_a_money_change_keeps_the_version_but_is_audited_as_not_material(
+    django_capture_on_commit_callbacks,
+):
     booking = BookingFactory()
-    with django_capture_on_commit_callbacks(execute=False):
-        assert booking_update(booking, boat_price="1000.00") == {}
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert booking_update(booking, boat_price="1000.00") == {
+            "boat_price": ["950.00", "1000.00"]
+        }
     booking.refresh_from_db()
-    assert booking.version == 1
+    assert booking.version == 1 and not queued  # nothing outside shows the price
     assert str(booking.boat_price) == "1000.00"
+    row = AuditEvent.objects.get(booking=booking, action="bookings.booking.updated")
+    assert row.data["changes"] == {"boat_price": ["950.00", "1000.00"]}
+    assert row.data["material"] is False
+
+
+def test_the_same_price_as_text_is_no_change(django_capture_on_commit_callbacks):
+    booking = BookingFactory()
+    assert booking_update(booking, boat_price="950.00") == {}
+    assert not AuditEvent.objects.filter(action="bookings.booking.updated").exists()
 
 
 def test_cancel_is_audited_and_happens_once(django_capture_on_commit_callbacks):
@@ -53,4 +66,8 @@ def test_cancel_is_audited_and_happens_once(django_capture_on_commit_callbacks):
         assert booking_cancel(booking, reason="guest asked") is True
         assert booking_cancel(booking) is False
     assert booking.status == "cancelled"
-    assert AuditEvent.objects.filter(action="bookings.booking.cancelled").count() == 1
+    (row,) = AuditEvent.objects.filter(booking=booking).exclude(action="bookings.booking.created")
+    assert row.action == "bookings.booking.cancelled"
+    assert row.data["reason"] == "guest asked"
+    assert row.data["changes"] == {"status": ["confirmed", "cancelled"]}
+    assert row.data["material"] is True

@@ -234,8 +234,8 @@ def test_get_is_not_allowed(client):
 def test_the_request_costs_one_insert_and_the_worker_a_bounded_number_of_queries(
     client, monkeypatch
 ):
-    from bookings import deliveries
-    from bookings.boat_index import boat_index
+    from bookings.intake import webhook as deliveries
+    from bookings.intake.boats import boat_index
 
     assert boat_index.find("b-77") is not None  # a warm process has loaded the fleet
     woken = []

@@ -78,7 +78,7 @@ def test_concurrent_created_and_updated_of_a_new_booking_make_one_booking():
 
 @pytest.mark.usefixtures("webhook_secrets", "queen")
 def test_workers_draining_at_once_apply_each_queued_delivery_once(monkeypatch):
-    from bookings import deliveries
+    from bookings.intake import webhook as deliveries
 
     monkeypatch.setattr(deliveries, "webhook_deliveries_wake", lambda: None)  # no inline drain
     client = Client()

@@ -15,8 +15,8 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from bookings import deliveries
-from bookings.boat_index import boat_index
+from bookings.intake import webhook as deliveries
+from bookings.intake.boats import boat_index
 from bookings.models import Boat, Booking, WebhookDelivery
 from charterops import wakeup
 from tests.services import require_redis

@@ -12,7 +12,7 @@ import pytest
 import redis
 from django.db import connection
 
-from bookings.deliveries import drain_flag
+from bookings.intake.webhook import drain_flag
 from bookings.models import Booking, WebhookDelivery
 from charterops.fanout.fakes import FakeWorld
 from charterops.models import TargetState

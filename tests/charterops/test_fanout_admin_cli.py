@@ -50,9 +50,10 @@ def _action(client, action, booking, **extra):
 
 def test_booking_list_shows_a_badge_per_target_with_the_reason(superuser_client, synced_booking):
     html = superuser_client.get(reverse("admin:bookings_booking_changelist")).content.decode()
-    assert html.count("co-badge co-done") == 3
-    assert "co-badge co-failed" in html
+    assert html.count("co-pill co-done") == 3
+    assert "co-pill co-failed" in html
     assert "calendar not shared with the service account" in html  # the badge's title
+    assert '<span class="co-sr">Calendar: Failed.</span>' in html  # for screen readers
 
 
 def test_booking_page_shows_rows_with_errors_and_attempts(superuser_client, synced_booking):

@@ -110,30 +110,43 @@ def test_a_target_failing_transiently_three_times_converges(start_worker, world)
     assert (row.attempts, row.last_error) == (0, "")
 
 
+@pytest.mark.timeout(420)
 def test_a_worker_killed_mid_task_is_replaced_and_nothing_is_duplicated(
     start_worker, world, settings
 ):
-    settings.CHARTEROPS_FANOUT_LEASE_SECONDS = 2
-    slow = {"effect_then_sleep": True, "latency": {**world.config["latency"], "calendar": 4}}
-    env = {"CHARTEROPS_FANOUT_LEASE_SECONDS": "2"}
+    # Every wait is on state, with bounds for a loaded 2-core machine: the first worker holds
+    # the calendar row for a minute (far past any scheduling delay), the lease is 5 s, and
+    # the test sweeps every second until the row is done, as beat would every 30 s.
+    settings.CHARTEROPS_FANOUT_LEASE_SECONDS = 5
+    slow = {"effect_then_sleep": True, "latency": {**world.config["latency"], "calendar": 60}}
+    env = {"CHARTEROPS_FANOUT_LEASE_SECONDS": "5"}
     first = start_worker(fake=slow, env=env)
-    booking = booking_create(**booking_fields())
+    booking = booking_create(**booking_fields())  # commits: the enqueue goes to Redis
     # The calendar event exists outside, but the worker has not recorded it yet...
     wait_until(
         lambda: world.get("calendar", booking.pk, "creations") == 1,
-        timeout=30,
+        timeout=120,
         message=first.tail(),
     )
     assert TargetState.objects.get(booking=booking, target="calendar").status == "running"
     first.kill()  # ...and dies without acking or recording anything.
 
-    start_worker(fake={"latency": world.config["latency"]}, env=env)
-    # The lease expires; the sweep (beat runs it every 30 s) re-enqueues the row.
-    wait_until(lambda: bool(engine.fanout_sweep()), timeout=30, interval=0.5)
+    second = start_worker(fake={"latency": world.config["latency"]}, env=env)
+    swept: list[int] = []
+
+    def converged() -> bool:
+        swept.extend(engine.fanout_sweep())  # the lease expires; the sweep re-enqueues the row
+        return _all_done(booking)
+
     wait_until(
-        lambda: _all_done(booking),
-        timeout=30,
-        message=(f"did not converge after kill: {list(TargetState.objects.values())}"),
+        converged,
+        timeout=180,
+        interval=1,
+        message=(
+            f"did not converge after kill: {list(TargetState.objects.values())}\n{second.tail()}"
+        ),
     )
+    calendar = TargetState.objects.get(booking=booking, target="calendar")
+    assert calendar.pk in swept  # it was the sweep, not the first worker, that finished it
     assert world.get("calendar", booking.pk, "creations") == 1  # no duplicate event
     assert world.get("calendar", booking.pk, "updates") >= 1  # the re-run updated it

@@ -1,6 +1,7 @@
-"""The health check names the database and broker state."""
+"""Liveness and readiness probes: what they check and that they answer before host checks."""
 
 import os
+from datetime import timedelta
 
 import pytest
 
@@ -25,3 +26,66 @@ def test_the_home_address_leads_staff_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+def test_readyz_is_ready_when_every_dependency_answers_and_nothing_waits(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ready" and body["failing"] == []
+    assert (body["database"], body["cache"], body["storage"]) == ("ok", "ok", "ok")
+    assert body["broker"] in {"in-process", "ok"}
+    assert body["oldest_stuck_seconds"] == {"fanout": None, "webhook_delivery": None}
+
+
+def test_readyz_names_the_age_of_the_oldest_stuck_fanout_row(client, booking):
+    from django.utils import timezone
+
+    from charterops.models import TargetState
+
+    TargetState.objects.filter(booking=booking).delete()
+    TargetState.objects.create(
+        booking=booking,
+        target="calendar",
+        status="retrying",
+        next_attempt_at=timezone.now() - timedelta(hours=1),
+    )
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["stuck_fanout"]
+    assert 3590 < body["oldest_stuck_seconds"]["fanout"] < 3700
+
+
+def test_readyz_names_the_age_of_the_oldest_queued_webhook_delivery(client, settings):
+    from django.utils import timezone
+
+    from bookings.models import WebhookDelivery
+
+    delivery = WebhookDelivery.objects.create(source="boatsetter", body="{}", outcome="queued")
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        received_at=timezone.now() - timedelta(minutes=20)
+    )
+    settings.CHARTEROPS_READY_MAX_STUCK_SECONDS = 600
+    body = client.get("/readyz").json()
+    assert body["failing"] == ["stuck_webhook_delivery"]
+    assert body["oldest_stuck_seconds"]["webhook_delivery"] >= 1200
+
+
+def test_readyz_fails_when_the_photo_bucket_is_unreachable(client, aws, settings):
+    settings.CHARTEROPS_STORAGE = "s3"  # moto, with no bucket created
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["storage"]
+    assert response.json()["storage"].startswith("error")
+
+
+def test_probes_answer_over_plain_http_by_ip_before_host_and_https_checks(client, settings):
+    settings.ALLOWED_HOSTS = ["ops.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    for probe in ("/healthz", "/readyz"):
+        response = client.get(probe, HTTP_HOST="10.0.0.5:8000")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+    assert client.get("/admin/", HTTP_HOST="10.0.0.5:8000").status_code == 400
+    assert client.get("/admin/", HTTP_HOST="ops.example.com").status_code == 301  # to https

@@ -68,13 +68,47 @@ def test_session_opens_only_the_charter_it_was_granted_for(client, assignment):
     assert_refused(client.get(f"/crew/events/{other.booking_id}/"), "missing")
 
 
-def test_link_of_another_charter_is_refused_as_wrong_charter(client, assignment):
+def test_link_of_another_charter_at_this_charters_url_is_refused_as_altered(client, assignment):
+    """Telling which of the member's charters a genuine link is for would cost a signature
+    check per charter; the refusal costs no more than a valid check, so it says "altered"."""
     other = factories.CrewAssignmentFactory(member=assignment.member)
     link = crew_magic_link(other).replace(
         f"/crew/events/{other.booking_id}/", f"/crew/events/{assignment.booking_id}/"
     )
-    assert_refused(client.get(_path(link)), "wrong_charter")
+    assert_refused(client.get(_path(link)), "tampered")
     assert "_auth_user_id" not in client.session
+
+
+def test_refusing_a_forged_token_costs_no_more_than_checking_a_valid_one(
+    client, assignment, monkeypatch
+):
+    """A member on many charters: the refusal diagnosis probes none of them (no extra HMACs)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from sesame import tokens_v2
+
+    for _ in range(30):
+        factories.CrewAssignmentFactory(member=assignment.member)
+    signs = []
+    real_sign = tokens_v2.sign
+    monkeypatch.setattr(tokens_v2, "sign", lambda *a, **k: signs.append(1) or real_sign(*a, **k))
+    link = _path(crew_magic_link(assignment))
+    signs.clear()
+
+    def cost(path: str) -> tuple[int, int]:
+        signs.clear()
+        client.logout()
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path)
+        return len(signs), len(queries)
+
+    valid_signs, valid_queries = cost(link)
+    token = link.rsplit("=", 1)[1]
+    forged = link.replace(token, token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:])
+    forged_signs, forged_queries = cost(forged)
+    assert valid_signs == 1
+    assert forged_signs <= valid_signs
+    assert forged_queries <= valid_queries
 
 
 def test_link_to_a_charter_the_member_is_not_on_is_refused(client, assignment):

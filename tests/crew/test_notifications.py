@@ -262,7 +262,10 @@ def test_a_flagged_address_falls_back_to_sms_or_fails_visibly(charter):
     assert result.sent == 1 and result.failed == 1
 
 
-def test_a_transient_send_error_keeps_the_row_queued_and_the_retry_sends_once(charter, monkeypatch):
+def test_a_transient_send_error_retries_that_row_and_the_retry_sends_once(
+    charter, monkeypatch, settings
+):
+    settings.CHARTEROPS_FANOUT_BACKOFF_BASE = 0  # the retry is due at once
     booking, captain, deckhand = charter
     real_send = EmailMultiAlternatives.send
     calls = {"n": 0}
@@ -278,13 +281,15 @@ def test_a_transient_send_error_keeps_the_row_queued_and_the_retry_sends_once(ch
 
     with pytest.raises(TransientError, match="1 crew message"):
         CrewTarget().sync(booking, state=None)
-    queued = Notification.objects.get(status="queued")
-    assert "reset the connection" in queued.error
+    retrying = Notification.objects.get(status="retrying")
+    assert "reset the connection" in retrying.error
+    assert retrying.attempts == 1 and retrying.next_attempt_at is not None
     assert len(mail.outbox) == 1
 
     result = CrewTarget().sync(booking, state=None)
 
     assert result.detail["sent"] == 1 and result.detail["recorded"] == {}
+    assert Notification.objects.get(pk=retrying.pk).attempts == 2
     assert len(mail.outbox) == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [captain.member.email, deckhand.member.email]
@@ -308,15 +313,19 @@ def test_a_permanent_send_error_fails_the_row_not_the_target(charter, monkeypatc
     assert result.detail["failed"] == 2
     assert set(Notification.objects.values_list("status", flat=True)) == {"failed"}
     assert "not verified" in Notification.objects.first().error
+    # The target is done, and its row says who was not told and why.
+    assert len(result.detail["failed_members"]) == 2
+    assert result.warning.startswith("Not told (failed for good):")
+    assert "not verified" in result.warning
 
 
-def test_a_newer_version_supersedes_a_row_still_queued(charter, monkeypatch):
+def test_a_newer_version_supersedes_a_row_not_sent_yet(charter, monkeypatch):
     booking, captain, deckhand = charter
     monkeypatch.setattr(
         EmailMultiAlternatives, "send", lambda *a, **k: (_ for _ in ()).throw(TimeoutError())
     )
     tell(booking)
-    assert Notification.objects.filter(status="queued").count() == 2
+    assert Notification.objects.filter(status="retrying").count() == 2
     monkeypatch.undo()
 
     booking_update(booking, meeting_point="Shelter Island")
@@ -324,7 +333,7 @@ def test_a_newer_version_supersedes_a_row_still_queued(charter, monkeypatch):
 
     assert result.recorded == {"new": 2} and result.sent == 2
     assert set(Notification.objects.filter(booking_version=1).values_list("status", "error")) == {
-        ("failed", "Superseded by version 2.")
+        ("superseded", "Superseded by version 2.")
     }
     assert all("Shelter Island" in m.body for m in mail.outbox)
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.forms.widgets import SplitDateTimeWidget
 from django.urls import reverse
 
 from charterops.models import AuditEvent
 from crew.magic_links import crew_magic_link
-from crew.models import CrewAssignment
+from crew.models import CrewAssignment, Notification
 from crew.notifications import booking_crew_notify
 from tests import factories
 
@@ -80,35 +82,58 @@ def test_the_booking_page_shows_each_notification_with_its_provider_id(superuser
     assert "ses-0002" in response.content.decode()
 
 
-def test_revoking_a_members_links_from_the_member_list(superuser_client, client):
+def test_revoking_a_members_links_from_the_member_list_sends_one_new_link(
+    superuser_client, client, django_capture_on_commit_callbacks
+):
     assignment = factories.CrewAssignmentFactory()
     parts = urlsplit(crew_magic_link(assignment))
 
-    response = superuser_client.post(
-        reverse("admin:crew_crewmember_changelist"),
-        {"action": "revoke_links", ACTION_CHECKBOX_NAME: [assignment.member_id]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(
+            reverse("admin:crew_crewmember_changelist"),
+            {"action": "revoke_links", ACTION_CHECKBOX_NAME: [assignment.member_id]},
+            follow=True,
+        )
 
-    assert "Revoked 1 link(s) of 1 member(s)." in messages_of(response)
+    assert "Revoked 1 link(s) of 1 member(s); 1 new link message(s) are being sent." in messages_of(
+        response
+    )
+    (note,) = Notification.objects.filter(kind="new_link")
+    assert (note.status, note.round, note.member_id) == ("sent", 1, assignment.member_id)
+    (message,) = mail.outbox
+    assert message.subject.startswith("Your new link:") and "withdrew" in message.body
+    new_link = urlsplit(re.search(r"(https?://\S+sesame=\S+)", message.body)[1])
     assert AuditEvent.objects.filter(action="crew.magic_links.revoked").count() == 1
     superuser_client.logout()
     refused = superuser_client.get(f"{parts.path}?{parts.query}")
     assert refused.status_code == 403 and b"withdrawn" in refused.content
+    opened = superuser_client.get(f"{new_link.path}?{new_link.query}", follow=True)
+    assert opened.status_code == 200  # the new link works
 
 
-def test_revoking_a_charters_crew_links_from_the_booking_list(superuser_client):
+def test_revoking_a_charters_crew_links_from_the_booking_list_sends_new_ones(
+    superuser_client, django_capture_on_commit_callbacks
+):
     assignment = factories.CrewAssignmentFactory()
     factories.CrewAssignmentFactory(booking=assignment.booking)
 
-    response = superuser_client.post(
-        reverse("admin:bookings_booking_changelist"),
-        {"action": "revoke_crew_links", ACTION_CHECKBOX_NAME: [assignment.booking_id]},
-        follow=True,
-    )
-
-    assert any("Revoked the crew links of 2 assignment(s)" in m for m in messages_of(response))
-    assert set(CrewAssignment.objects.values_list("link_generation", flat=True)) == {1}
+    for expected_round in (1, 2):  # once per revocation
+        with django_capture_on_commit_callbacks(execute=True):
+            response = superuser_client.post(
+                reverse("admin:bookings_booking_changelist"),
+                {"action": "revoke_crew_links", ACTION_CHECKBOX_NAME: [assignment.booking_id]},
+                follow=True,
+            )
+        assert (
+            "Revoked the crew links of 2 assignment(s); 2 member(s) are sent a new link."
+            in messages_of(response)
+        )
+        assert set(CrewAssignment.objects.values_list("link_generation", flat=True)) == {
+            expected_round
+        }
+    rounds = Notification.objects.filter(kind="new_link").values_list("round", "status")
+    assert sorted(rounds) == [(1, "sent"), (1, "sent"), (2, "sent"), (2, "sent")]
+    assert len(mail.outbox) == 4
 
 
 def test_saving_a_booking_whose_crew_is_double_booked_warns(superuser_client):

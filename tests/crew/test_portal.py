@@ -16,7 +16,7 @@ from tests.crew.portal_helpers import checklist, open_as
 
 pytestmark = pytest.mark.django_db
 
-JPEG = b"\xff\xd8\xff\xe0" + b"0" * 1024
+from tests.images import JPEG  # noqa: E402
 
 
 @pytest.fixture

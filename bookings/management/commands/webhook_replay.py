@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bookings.deliveries import webhook_deliveries_failed, webhook_delivery_replay
+from bookings.intake.webhook import webhook_deliveries_failed, webhook_delivery_replay
 from bookings.models import WebhookDelivery
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from .intake import InvalidPayload, booking_payload_parse, booking_upsert_from_event
+from .schema import InvalidPayload, booking_payload_parse, local_time_text
+from .sources import source_check
+from .upsert import booking_upsert_from_event
 
 COLUMNS = [
     "source",
@@ -43,6 +43,7 @@ REQUIRED = ["booking_id", "status", "start", "end", "guest_name", "party_size"]
 MAX_ROWS = 5000
 #: payload path -> CSV column, so errors name the column the person has in front of them
 COLUMN_OF = {
+    "booking.source": "source",
     "booking.id": "booking_id",
     "booking.boat": "boat_id / boat_name",
     "booking.guest.name": "guest_name",
@@ -110,7 +111,7 @@ def bookings_import_csv(
         )
     reader.fieldnames = header
     results: list[RowResult] = []
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for row in reader:
             if reader.line_num > MAX_ROWS + 1:
                 raise CsvFormatError(f"more than {MAX_ROWS} rows; split the file")
@@ -124,11 +125,10 @@ def _row_import(row: dict[str, Any], line: int, actor: Any, default_source: str)
     values = {k: (v or "").strip() for k, v in row.items() if k}
     booking_id = values.get("booking_id", "")
     try:
+        source = source_check(values.get("source") or default_source, field="booking.source")
         payload = booking_payload_parse(_booking_dict(values))
         with transaction.atomic():
-            applied = booking_upsert_from_event(
-                values.get("source") or default_source, payload, actor=actor, via="csv"
-            )
+            applied = booking_upsert_from_event(source, payload, actor=actor, via="csv")
     except InvalidPayload as exc:
         errors = {COLUMN_OF.get(p, p.removeprefix("booking.")): m for p, m in exc.errors.items()}
         return RowResult(line, booking_id, "error", errors)
@@ -145,8 +145,8 @@ def _booking_dict(v: dict[str, str]) -> dict[str, Any]:
         "id": v.get("booking_id", ""),
         "status": v.get("status", "").lower(),
         "boat": {"id": v.get("boat_id", ""), "name": v.get("boat_name", "")},
-        "start": _local_time(v.get("start", "")),
-        "end": _local_time(v.get("end", "")),
+        "start": local_time_text(v.get("start", "")),
+        "end": local_time_text(v.get("end", "")),
         "meeting_point": v.get("meeting_point", ""),
         "guest": {
             "name": v.get("guest_name", ""),
@@ -160,17 +160,6 @@ def _booking_dict(v: dict[str, str]) -> dict[str, Any]:
         "special_requests": v.get("special_requests", ""),
         "pricing": pricing,
     }
-
-
-def _local_time(value: str) -> str:
-    """Spreadsheets drop offsets: a time without one is Pacific (the business's clock)."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return value  # reported by the schema with the column's name
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed.isoformat()
 
 
 def _flag(value: str) -> Any:

@@ -31,11 +31,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from charterops.audit import audit_log
+from bookings import intake
+from bookings.intake import sources
+from charterops.audit import SourceActor, audit_log
 
-from . import intake
-from .models import WebhookDelivery
-from .signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
+from ..models import WebhookDelivery
+from ..signatures import SIGNATURE_HEADER, SignatureError, signature_verify, webhook_secrets
 
 log = logging.getLogger(__name__)
 Outcome = WebhookDelivery.Outcome
@@ -168,7 +169,7 @@ def _check(
     source: str, raw: bytes, headers: dict[str, str], *, now: float
 ) -> tuple[DeliveryResult, intake.ParsedEvent | None]:
     """Verify, parse and validate in memory; the verdict and the event when it parsed."""
-    secrets = webhook_secrets(source)
+    secrets = webhook_secrets(source) if sources.NAME.match(source) else []
     if not secrets:
         message = (
             f"no webhook secret is configured for source {source!r}; deliveries from it are refused"
@@ -238,7 +239,7 @@ def webhook_deliveries_wake() -> None:
     """Make sure a worker drains the queue after this (committed) delivery."""
     from charterops.wakeup import task_wake
 
-    from .tasks import webhook_deliveries_drain_task
+    from ..tasks import webhook_deliveries_drain_task
 
     task_wake(webhook_deliveries_drain_task, flag=drain_flag(), queue=intake_queue())
 
@@ -313,8 +314,9 @@ def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResu
             applied = intake.booking_upsert_from_event(
                 delivery.source,
                 event.booking,
-                actor=f"webhook:{delivery.source}",
+                actor=SourceActor(f"webhook:{delivery.source}"),
                 occurred_at=event.occurred_at,
+                event_id=event.id,
                 via="webhook",
                 event_type=event.type,
             )

@@ -44,7 +44,7 @@ def operations_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0005_webhook_delivery_queue"),
+        ("bookings", "0007_booking_source_namespace"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

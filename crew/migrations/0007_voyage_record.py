@@ -12,7 +12,7 @@ import crew.voyage.models
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0005_webhook_delivery_queue"),
-        ("crew", "0004_checklist_pre_phase_first"),
+        ("crew", "0006_notification_outbox_staff_notices"),
     ]
 
     operations = [

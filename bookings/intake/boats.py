@@ -1,4 +1,7 @@
-"""A per-process index of the fleet, for the webhook's synchronous boat checks.
+"""Which boat a booking names: ``boat_resolve``, the one rule, and the webhook's cache of it.
+
+The rule: the boat's external (marketplace) id first, then its name (case-insensitive),
+among active boats only; of several matches the oldest boat (lowest pk) wins.
 
 The webhook answers an unknown boat or an oversized party with 422 while the sender waits,
 but a database query per delivery would cost as much as storing it. Boats change rarely,
@@ -6,7 +9,8 @@ so each process keeps their ids, names and capacities in memory: a boat it has n
 looked up at once (a new boat is never refused), and the whole index is reloaded after
 ``TTL_SECONDS`` or when a boat is saved or deleted in this process. The index only decides
 what to answer; the worker that applies the delivery resolves the boat again from the
-database, so a boat renamed or deleted in another process meanwhile is caught there.
+database with :func:`boat_resolve`, so a boat renamed, retired or deleted in another process
+meanwhile is caught there.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Boat
+from ..models import Boat, Booking
+from .schema import BoatRef, BookingIn, InvalidPayload
 
 TTL_SECONDS = 60.0
 
@@ -39,7 +45,7 @@ class BoatIndex:
         self._loaded_at = float("-inf")
 
     def find(self, external_id: str = "", name: str = "") -> BoatInfo | None:
-        """The boat by external id, then by name (case-insensitive), as ``boat_resolve`` does."""
+        """The active boat by external id, then by name (case-insensitive), as ``boat_resolve``."""
         if time.monotonic() - self._loaded_at > TTL_SECONDS:
             self._load()
         found = self._match(external_id, name)
@@ -58,7 +64,7 @@ class BoatIndex:
         )
 
     def _load(self) -> None:
-        rows = list(Boat.objects.values_list("pk", "external_id", "name", "capacity"))
+        rows = list(Boat.objects.filter(active=True).values_list(*_COLUMNS))
         by_id: dict[str, BoatInfo] = {}
         by_name: dict[str, BoatInfo] = {}
         for pk, external_id, name, capacity in sorted(rows):  # lowest pk wins, like .first()
@@ -77,13 +83,64 @@ class BoatIndex:
             match = (match | Q(name__iexact=name)) if external_id else Q(name__iexact=name)
         if not match:
             return None
-        rows = list(Boat.objects.filter(match).values_list("pk", "external_id", "name", "capacity"))
-        by_id = [r for r in rows if external_id and r[1] == external_id]
-        chosen = min(by_id or rows, default=None)
+        chosen = _best(Boat.objects.filter(match, active=True).values_list(*_COLUMNS), external_id)
         if chosen is None:
             return None
         self._load()  # the fleet changed since the last load: take all of it
         return BoatInfo(chosen[0], chosen[2], chosen[3])
+
+
+_COLUMNS = ("pk", "external_id", "name", "capacity")
+
+
+def _best(rows: Any, external_id: str) -> tuple | None:
+    """Of the matching rows, an external-id match before a name match, then the lowest pk."""
+    rows = list(rows)
+    by_id = [r for r in rows if external_id and r[1] == external_id]
+    return min(by_id or rows, default=None)
+
+
+def boat_resolve(ref: BoatRef) -> Boat:
+    """The active boat ``ref`` names: by external id first, then by name (case-insensitive).
+
+    One query. Raises InvalidPayload naming ``booking.boat`` when no active boat matches.
+    """
+    match = Q(external_id=ref.id) if ref.id else Q()
+    if ref.name:
+        match = (match | Q(name__iexact=ref.name)) if ref.id else Q(name__iexact=ref.name)
+    boats = list(Boat.objects.filter(match, active=True)) if match else []
+    chosen = _best([(b.pk, b.external_id, b.name, b.capacity, b) for b in boats], ref.id)
+    if chosen is None:
+        raise unknown_boat(ref)
+    return chosen[-1]
+
+
+def unknown_boat(ref: BoatRef) -> InvalidPayload:
+    named = " / ".join(
+        filter(None, [f"id {ref.id!r}" if ref.id else "", repr(ref.name) if ref.name else ""])
+    )
+    message = f"unknown boat {named}: no active boat has it; add (or reactivate) it in the admin"
+    return InvalidPayload({"booking.boat": [message]})
+
+
+def booking_payload_precheck(payload: BookingIn) -> None:
+    """The boat rules the webhook answers while the sender waits, from the cache.
+
+    Checks an active boat matches and carries the party, against the per-process index; the
+    worker applying the event checks everything again against the database
+    (``booking_upsert_from_event``). Raises InvalidPayload like the full checks do.
+    """
+    boat = boat_index.find(payload.boat.id, payload.boat.name)
+    if boat is None:
+        raise unknown_boat(payload.boat)
+    if payload.party_size > boat.capacity:
+        raise InvalidPayload(
+            {
+                "booking.party_size": [
+                    Booking.capacity_message(boat.name, boat.capacity, payload.party_size)
+                ]
+            }
+        )
 
 
 boat_index = BoatIndex()

@@ -1,0 +1,171 @@
+"""Liveness and readiness: what a load balancer, systemd or an operator asks the app.
+
+``/healthz`` says the process answers (and whether its database does); ``/readyz`` checks
+every dependency a request or a task needs (database, broker, cache, storage) and the age
+of the oldest fan-out row or webhook delivery that should have been worked on by now. Both
+answer JSON, before host and https checks (``HealthMiddleware``), so a probe on the
+machine can ask over plain HTTP by IP.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Min, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+
+def _error(exc: BaseException) -> str:
+    return f"error: {type(exc).__name__}"
+
+
+def database_state() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # the point is to report it, not to fail the probe
+        return _error(exc)
+
+
+def broker_state() -> str:
+    if settings.CELERY_BROKER_URL.startswith("memory://"):
+        return "in-process"
+    from charterops.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return _error(exc)
+
+
+def cache_state() -> str:
+    """A write and a read on the shared cache (rate limits live there)."""
+    key, value = f"charterops:readyz:{uuid.uuid4().hex}", "1"
+    try:
+        cache.set(key, value, timeout=10)
+        ok = cache.get(key) == value
+        cache.delete(key)
+        return "ok" if ok else "error: cache does not keep what it is given"
+    except Exception as exc:
+        return _error(exc)
+
+
+def storage_state() -> str:
+    """The photo store answers: the bucket (S3) or the media folder (local) is reachable."""
+    try:
+        if settings.CHARTEROPS_STORAGE == "s3":
+            from charterops.integrations.s3 import s3_client
+
+            s3_client().head_bucket(Bucket=settings.PHOTOS_BUCKET)
+            return "ok"
+        from django.core.files.storage import storages
+
+        storages["default"].exists("readyz-probe")
+        return "ok"
+    except Exception as exc:
+        return _error(exc)
+
+
+def oldest_stuck_seconds() -> dict[str, float | None]:
+    """Seconds since the oldest fan-out row and webhook delivery were due and not worked on.
+
+    A fan-out row is stuck once it is due (pending or retrying, its next attempt passed) or
+    its lease ran out; a delivery once it was stored and not applied. ``None``: none.
+    """
+    from bookings.models import WebhookDelivery
+    from charterops.models import TargetState
+
+    now = timezone.now()
+    rows = TargetState.objects.filter(
+        Q(status__in=["pending", "retrying"])
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    ).aggregate(due=Min("next_attempt_at"), touched=Min("updated_at"))
+    lease = timedelta(seconds=settings.CHARTEROPS_FANOUT_LEASE_SECONDS)
+    leased = TargetState.objects.filter(status="running", leased_at__lt=now - lease).aggregate(
+        at=Min("leased_at")
+    )["at"]
+    queued = WebhookDelivery.objects.filter(
+        outcome__in=[WebhookDelivery.Outcome.RECEIVED, WebhookDelivery.Outcome.QUEUED]
+    ).aggregate(at=Min("received_at"))["at"]
+    since = [t for t in (rows["due"] or rows["touched"], leased and leased + lease) if t]
+    return {
+        "fanout": round((now - min(since)).total_seconds(), 1) if since else None,
+        "webhook_delivery": round((now - queued).total_seconds(), 1) if queued else None,
+    }
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: 200 while the process and its database answer, else 503."""
+    database, broker = database_state(), broker_state()
+    ok = database == "ok" and not broker.startswith("error")
+    return JsonResponse(
+        {
+            "status": "ok" if ok else "degraded",
+            "database": database,
+            "database_engine": connection.vendor,
+            "broker": broker,
+        },
+        status=200 if database == "ok" else 503,
+    )
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 ``ready`` when every dependency answers and nothing is stuck, else 503."""
+    started = time.monotonic()
+    checks = {
+        "database": database_state(),
+        "broker": broker_state(),
+        "cache": cache_state(),
+        "storage": storage_state(),
+    }
+    failing = [name for name, state in checks.items() if state.startswith("error")]
+    stuck: dict[str, float | None] = {"fanout": None, "webhook_delivery": None}
+    if checks["database"] == "ok":
+        try:
+            stuck = oldest_stuck_seconds()
+        except Exception as exc:
+            checks["database"] = _error(exc)
+            failing.append("database")
+    limit = settings.CHARTEROPS_READY_MAX_STUCK_SECONDS
+    failing += [f"stuck_{name}" for name, age in stuck.items() if age is not None and age > limit]
+    return JsonResponse(
+        {
+            "status": "not ready" if failing else "ready",
+            "failing": failing,
+            **checks,
+            "oldest_stuck_seconds": stuck,
+            "stuck_limit_seconds": limit,
+            "took_ms": round((time.monotonic() - started) * 1000, 1),
+        },
+        status=503 if failing else 200,
+    )
+
+
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {"/healthz": healthz, "/readyz": readyz}
+
+
+class HealthMiddleware:
+    """Answers the probes first: before ALLOWED_HOSTS, the https redirect and sessions.
+
+    A load balancer or systemd probes by IP over plain HTTP; neither should need the
+    public host name or TLS to learn whether the process is alive and ready.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info)
+        if probe is not None and request.method in {"GET", "HEAD"}:
+            return probe(request)
+        return self.get_response(request)
