@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from django import forms
 from django.contrib import admin
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,6 +30,7 @@ from .rules import (
     request_expires_at,
     request_time_left,
     rules_by_source,
+    source_label,
 )
 
 MARKETPLACE_FIELDS = ("marketplace_display",)
@@ -60,11 +60,6 @@ class MarketplaceRulesAdmin(admin.ModelAdmin):
         ("Claims", {"fields": ["claim_deadline_hours"]}),
         ("Payouts", {"fields": [("payout_min_business_days", "payout_max_business_days")]}),
     ]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.base_fields["source"].widget = forms.Select(choices=Booking.Source.choices)
-        return form
 
 
 class RequestExpiryFilter(admin.SimpleListFilter):
@@ -193,7 +188,7 @@ class BookingMarketplaceMixin:
     def marketplace_display(self, obj):
         rules = marketplace_rules_for(obj.source)
         if rules is None:
-            return f"No marketplace rules for {obj.get_source_display()} bookings."
+            return f"No marketplace rules for {source_label(obj.source)} bookings."
         lines = []
         left = request_time_left(obj, rules)
         if left is not None:

@@ -44,6 +44,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def source_label(source: str) -> str:
+    """A source's display name: the well-known ones by label, any other as stored."""
+    try:
+        return Booking.Source(source).label
+    except ValueError:
+        return source
+
+
 def company_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from bookings.marketplace.rules import claim_deadline, marketplace_rules_for
+from bookings.marketplace.rules import claim_deadline, marketplace_rules_for, source_label
 from charterops.audit import audit_log
 
 from .models import VoyageDocument, VoyageRecord
@@ -129,7 +129,7 @@ def voyage_document_mail(document: VoyageDocument) -> bool:
     claim = ""
     if rules is not None:
         deadline = claim_deadline(booking, rules, ended_at=record.returned_at)
-        claim = f" The {booking.get_source_display()} claim is due by " + (
+        claim = f" The {source_label(booking.source)} claim is due by " + (
             boat_local(deadline, record.boat).strftime("%a %b %-d, %-I:%M %p %Z") + "."
         )
     message = EmailMessage(

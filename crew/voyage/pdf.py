@@ -15,6 +15,8 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from bookings.marketplace.rules import source_label
+
 from .models import VoyageRecord
 from .records import boat_zone
 
@@ -123,7 +125,7 @@ def voyage_record_pdf(
         pdf.multi_cell(0, 6, _t(value) or "-", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     section("Booking")
-    row("Booking", f"{booking.reference} ({booking.get_source_display()})")
+    row("Booking", f"{booking.reference} ({source_label(booking.source)})")
     row("Guest", f"{booking.guest_name}, party of {booking.party_size}")
     row("Scheduled", f"{_when(booking.start, zone)} to {_when(booking.end, zone)}")
     row("Meeting point", booking.meeting_point or boat.home_marina)
