@@ -33,6 +33,7 @@ from .intake_admin import (
     DeliveryReplayMixin,
     SourceFilter,
 )
+from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
@@ -95,6 +96,7 @@ class BookingAdmin(
     BookingImportMixin,
     BookingCrewOpsMixin,
     BookingVoyageMixin,
+    BookingMarketplaceMixin,
     ScalableListMixin,
     LabelledInlinesMixin,
     admin.ModelAdmin,
