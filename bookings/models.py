@@ -356,3 +356,7 @@ class CalendarDrift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+
+# The marketplaces' rules live in their own sub-package; imported so Django registers them.
+from .marketplace.models import BookingPayout, MarketplaceRules  # noqa: E402, F401

@@ -368,6 +368,10 @@ if CHARTEROPS_CALENDAR_EVENT_STYLE not in {"all_day", "timed"}:
 SESAME_MAX_AGE = env.int("SESAME_MAX_AGE", default=60 * 60 * 24 * 120)
 SESAME_TOKEN_NAME = "sesame"
 CHARTEROPS_MILEAGE_RATE = env.str("CHARTEROPS_MILEAGE_RATE", default="0.70")
+# Where damage reports and their charter record PDF go.
+CHARTEROPS_OPERATIONS_EMAIL = env.str(
+    "CHARTEROPS_OPERATIONS_EMAIL", default="ops@queenofsandiego.com"
+)
 CHARTEROPS_SCC_MIRROR = env.str("CHARTEROPS_SCC_MIRROR", default="")  # "" | dynamodb
 SERVICE_KEY_HASH = env.str("SERVICE_KEY_HASH", default="")
 # Crew notifications (crew/notifications.py, crew/reminders.py, crew/integrations/).
