@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from charterops.admin import ReadOnlyAdmin, state_badges_compact
+from charterops.admin import LabelledInlinesMixin, ReadOnlyAdmin, state_badges_compact
 from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
@@ -34,9 +34,11 @@ from .intake_admin import (
     DeliveryReplayMixin,
     SourceFilter,
 )
+from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
+from .week_board_admin import WeekBoardAdminMixin
 
 
 @admin.register(Boat)
@@ -91,10 +93,13 @@ class TargetStateInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(
+    WeekBoardAdminMixin,
     BookingImportMixin,
     BookingCrewOpsMixin,
     BookingVoyageMixin,
+    BookingMarketplaceMixin,
     ScalableListMixin,
+    LabelledInlinesMixin,
     admin.ModelAdmin,
 ):
     list_display = [
@@ -103,7 +108,7 @@ class BookingAdmin(
         "boat",
         "local_start",
         "status",
-        "party_size",
+        "party_display",
         "crew_display",
         "fanout",
     ]
@@ -193,6 +198,11 @@ class BookingAdmin(
             )
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # The dispatcher's desk takes the whole width at 1280 px: no app sidebar on this list.
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
             return queryset, False
@@ -212,6 +222,10 @@ class BookingAdmin(
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:
         return timezone.localtime(obj.start).strftime("%a %b %-d %Y, %H:%M")
+
+    @admin.display(description="party", ordering="party_size")
+    def party_display(self, obj: Booking) -> int:
+        return obj.party_size
 
     @admin.display(description="crew")
     def crew_display(self, obj: Booking) -> str:

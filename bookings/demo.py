@@ -150,6 +150,10 @@ def demo_load(*, password: str | None = None) -> tuple[str, str | None]:
             CrewAssignment.objects.create(booking=booking, member=member, role=role, pay=pay)
         booking_touch(booking, reason="crew_changed", data={"via": "demo"})
 
+    from crew.voyage.demo import demo_voyage_record
+
+    demo_voyage_record()  # one completed charter with its departure, return and record PDF
+
     admin_user = User.objects.filter(username="admin").first()
     new_password = None
     if admin_user is None:

@@ -280,6 +280,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers and beat log through LOGGING below (JSON in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -366,6 +368,10 @@ if CHARTEROPS_CALENDAR_EVENT_STYLE not in {"all_day", "timed"}:
 SESAME_MAX_AGE = env.int("SESAME_MAX_AGE", default=60 * 60 * 24 * 120)
 SESAME_TOKEN_NAME = "sesame"
 CHARTEROPS_MILEAGE_RATE = env.str("CHARTEROPS_MILEAGE_RATE", default="0.70")
+# Where damage reports and their charter record PDF go.
+CHARTEROPS_OPERATIONS_EMAIL = env.str(
+    "CHARTEROPS_OPERATIONS_EMAIL", default="ops@queenofsandiego.com"
+)
 CHARTEROPS_SCC_MIRROR = env.str("CHARTEROPS_SCC_MIRROR", default="")  # "" | dynamodb
 SERVICE_KEY_HASH = env.str("SERVICE_KEY_HASH", default="")
 # Crew notifications (crew/notifications.py, crew/reminders.py, crew/integrations/).
@@ -486,6 +492,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
         "charterops.fanout": {"level": env.str("FANOUT_LOG_LEVEL", default="WARNING")},
         # One line per request and task; the demo keeps its console quiet.
         "charterops.ops": {

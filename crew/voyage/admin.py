@@ -12,7 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+
+from bookings.marketplace.rules import claim_deadline, format_time_left, marketplace_rules_for
 
 from .documents import voyage_document_bytes
 from .models import BoatUpkeep, VoyageDocument, VoyageRecord
@@ -30,6 +33,19 @@ def _reading(value, suffix: str = "") -> str:
 def _local(moment, boat) -> str:
     local = boat_local(moment, boat)
     return local.strftime("%a %b %-d %Y, %-I:%M %p %Z") if local else "—"
+
+
+def claim_countdown(booking, record: VoyageRecord) -> str:
+    """When the marketplace claim for the reported damage is due, and the time left."""
+    rules = marketplace_rules_for(booking.source)
+    if rules is None:
+        return "No marketplace claim window for this source."
+    deadline = claim_deadline(booking, rules, ended_at=record.returned_at)
+    left = deadline - timezone.now()
+    when = _local(deadline, record.boat)
+    if left.total_seconds() <= 0:
+        return f"{when}: the claim window has CLOSED."
+    return f"{when}: {format_time_left(left)} left to file the claim."
 
 
 class BookingVoyageMixin:
@@ -112,6 +128,8 @@ class BookingVoyageMixin:
             ),
             ("Damage", f"YES: {record.damage_notes}" if record.damage else "none"),
         ]
+        if record.damage:
+            rows.append(("Claim due", claim_countdown(obj, record)))
         documents = list(record.documents.all())
         links = format_html_join(
             "",

@@ -18,10 +18,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bookings.marketplace.rules import claim_deadline, marketplace_rules_for, source_label
 from charterops.audit import audit_log
 
 from .models import VoyageDocument, VoyageRecord
 from .pdf import voyage_record_pdf
+from .records import boat_local
 
 DEFAULT_OPERATIONS_EMAIL = "ops@queenofsandiego.com"
 
@@ -123,13 +125,20 @@ def voyage_document_mail(document: VoyageDocument) -> bool:
     booking = record.booking
     with storages["default"].open(document.key, "rb") as handle:
         data = handle.read()
+    rules = marketplace_rules_for(booking.source)
+    claim = ""
+    if rules is not None:
+        deadline = claim_deadline(booking, rules, ended_at=record.returned_at)
+        claim = f" The {source_label(booking.source)} claim is due by " + (
+            boat_local(deadline, record.boat).strftime("%a %b %-d, %-I:%M %p %Z") + "."
+        )
     message = EmailMessage(
         subject=f"Damage reported: {booking.boat} · {booking.reference}",
         body=(
             f"The crew of {booking.reference} ({booking.boat}, {booking.guest_name}) reported "
             f"damage at return.\n\n{record.damage_notes}\n\n"
             "The charter record is attached (version "
-            f"{document.version}). Marketplace claims are time-limited: file it now."
+            f"{document.version}).{claim}"
         ),
         to=[operations_email()],
     )

@@ -15,6 +15,8 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from bookings.marketplace.rules import source_label
+
 from .models import VoyageRecord
 from .records import boat_zone
 
@@ -123,7 +125,7 @@ def voyage_record_pdf(
         pdf.multi_cell(0, 6, _t(value) or "-", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     section("Booking")
-    row("Booking", f"{booking.reference} ({booking.get_source_display()})")
+    row("Booking", f"{booking.reference} ({source_label(booking.source)})")
     row("Guest", f"{booking.guest_name}, party of {booking.party_size}")
     row("Scheduled", f"{_when(booking.start, zone)} to {_when(booking.end, zone)}")
     row("Meeting point", booking.meeting_point or boat.home_marina)
@@ -163,6 +165,8 @@ def voyage_record_pdf(
         row("Damage notes", record.damage_notes)
 
     tags = list(record.photos.select_related("photo__member").order_by("photo__uploaded_at"))
+    if tags and pdf.get_y() + THUMB_MM + 30 > pdf.h - 16:
+        pdf.add_page()  # keep the heading with its first row of thumbnails
     section(f"Photos ({len(tags)})")
     if not tags:
         pdf.set_font("helvetica", size=10)
@@ -184,6 +188,7 @@ def voyage_record_pdf(
             THUMB_MM,
             4,
             _t(f"{tag.get_stage_display()} - {_when(tag.photo.uploaded_at, zone)} - {who}"),
+            align="L",
         )
         if column == per_row - 1 or index == len(tags) - 1:
             pdf.set_xy(pdf.l_margin, top + THUMB_MM + 14)

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from bookings.marketplace.rules import marketplace_rules_for, no_show_thresholds
+
 from ..models import CrewAssignment
 from .forms import DepartureForm, ReturnForm
 from .models import BoatUpkeep, VoyagePhoto, VoyageRecord
@@ -27,7 +29,7 @@ def _initial(record: VoyageRecord | None, fields: list[str]) -> dict[str, Any]:
 
 
 def voyage_section_context(assignment: CrewAssignment) -> dict[str, Any]:
-    """The record section's context for the member's charter page. Two queries, whatever the size."""
+    """The record section's context for the member's charter page. Three queries, whatever the size."""
     booking = assignment.booking
     record = (
         VoyageRecord.objects.filter(booking=booking)
@@ -44,7 +46,9 @@ def voyage_section_context(assignment: CrewAssignment) -> dict[str, Any]:
     )
     if not departure_initial:
         departure_initial = {"headcount": voyage_expected_headcount(booking)}
+    rules = marketplace_rules_for(booking.source)
     return {
+        "rules_text": str(no_show_thresholds(booking, rules)) if rules else "",
         "voyage": record,
         "voyage_zone": upkeep.time_zone or DEFAULT_ZONE,
         "fuel_unit": "gallons" if upkeep.fuel_unit == BoatUpkeep.FuelUnit.GALLONS else "%",

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from bookings.models import Boat, Booking
 from charterops.models import TargetState
 from crew.models import ChecklistTemplateItem, CrewMember
+from crew.voyage.models import VoyageDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,9 @@ def test_demo_is_believable_and_idempotent(monkeypatch, capsys, django_capture_o
     assert Booking.objects.filter(status="confirmed").exists()
     assert Booking.objects.filter(status="completed").exists()
     assert not TargetState.objects.exclude(status="done").exists()
+    (document,) = VoyageDocument.objects.all()  # one completed charter with its record PDF
+    assert document.status == "done" and document.record.booking.status == "completed"
+    assert document.record.photos.count() == 2
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo")
     assert (
@@ -37,6 +41,7 @@ def test_demo_is_believable_and_idempotent(monkeypatch, capsys, django_capture_o
         ChecklistTemplateItem.objects.count(),
         TargetState.objects.count(),
     ) == counts
+    assert VoyageDocument.objects.count() == 1
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("sail-away-42")
 

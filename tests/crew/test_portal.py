@@ -199,11 +199,11 @@ class TestQueryBudget:
         self, member_client, assignment, django_assert_max_num_queries
     ):
         self._grow(assignment, items=2, crew=1, photos=1, expenses=1)
-        # 7 for the page, +2 for the departure and return record (record, boat upkeep).
-        with django_assert_max_num_queries(9):
+        # 7 for the page, +3 for the departure and return record (record, upkeep, rules).
+        with django_assert_max_num_queries(10):
             small = self._count(member_client, assignment, django_assert_max_num_queries)
         self._grow(assignment, items=20, crew=6, photos=15, expenses=8)
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(10):
             large = self._count(member_client, assignment, django_assert_max_num_queries)
         assert small == large
         print(f"charter page: {small} queries at 2 items/2 crew/1 photo, {large} at 42/8/16")

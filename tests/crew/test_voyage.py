@@ -241,13 +241,17 @@ class TestReturn:
 
         settings.CHARTEROPS_OPERATIONS_EMAIL = "ops@example.com"
         depart(captain)
-        with django_capture_on_commit_callbacks(execute=True):
+        with (
+            time_machine.travel(DEPARTURE + timedelta(hours=4), tick=False),  # after the end
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             record = come_back(captain, damage=True, damage_notes="Cracked swim ladder step")
         document = record.documents.get()
         assert document.mail_status == "sent"
         (message,) = mail.outbox
         assert message.to == ["ops@example.com"]
         assert "Damage reported" in message.subject and "Cracked swim ladder" in message.body
+        assert "Boatsetter claim is due by Thu Jul 16, 2:00 PM PDT" in message.body
         (name, data, mimetype) = message.attachments[0]
         assert mimetype == "application/pdf" and data.startswith(b"%PDF")
         assert "DAMAGE REPORTED" in pdf_text(document)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from crew.voyage.models import BoatUpkeep
+from crew.voyage.models import BoatUpkeep, VoyageRecord
 from crew.voyage.records import voyage_departure_record, voyage_return_record
 from tests import factories
 
@@ -120,3 +120,19 @@ class TestBoatPage:
         assert response.status_code == 302, response.content.decode()[:2000]
         upkeep = BoatUpkeep.objects.get(boat=boat)
         assert (upkeep.fuel_unit, upkeep.service_interval_hours) == ("gallons", Decimal("250"))
+
+
+def test_damage_shows_the_claim_deadline_counting_down(superuser_client):
+    import time_machine
+
+    boat = factories.BoatFactory()
+    booking = recorded_charter(boat, start_in_days=0, hours_out="10", hours_in="14", damage=True)
+    page = reverse("admin:bookings_booking_change", args=[booking.pk])
+    returned = VoyageRecord.objects.get(booking=booking).returned_at
+    deadline = min(returned, booking.end) + timedelta(hours=48)
+    with time_machine.travel(deadline - timedelta(hours=5, minutes=30), tick=False):
+        body = superuser_client.get(page).content.decode()
+    assert "Claim due" in body and "5 h 30 min left to file the claim" in body
+    with time_machine.travel(deadline + timedelta(seconds=1), tick=False):
+        body = superuser_client.get(page).content.decode()
+    assert "the claim window has CLOSED" in body

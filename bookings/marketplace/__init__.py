@@ -1,0 +1,1 @@
+"""The marketplaces' rules as data (expiry, penalties, no-shows, claims, payouts), per source."""
