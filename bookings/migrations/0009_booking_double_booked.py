@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0007_booking_source_namespace"),
+        ("bookings", "0008_marketplace_rules"),
     ]
 
     operations = [
