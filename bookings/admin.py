@@ -26,6 +26,7 @@ from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
 from .intake import EVENT_TYPES
 from .intake_admin import (
     ApiTokenAdminMixin,
@@ -112,7 +113,14 @@ class BookingAdmin(
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", SourceFilter, CrewSilenceFilter]
+    list_filter = [
+        WhenFilter,
+        "status",
+        "boat",
+        SourceFilter,
+        CrewSilenceFilter,
+        DoubleBookedFilter,
+    ]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
@@ -202,7 +210,14 @@ class BookingAdmin(
 
     @admin.display(description="booking", ordering="external_id")
     def reference_display(self, obj: Booking) -> str:
-        return obj.reference
+        return double_booked_badge(obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            booking = Booking.objects.filter(pk=object_id).select_related("boat").first()
+            if booking is not None:
+                double_booked_warn(request, booking)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:

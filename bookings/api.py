@@ -261,7 +261,8 @@ class Window(Schema):
         None, alias="from", description="start on or after (a date means its Pacific midnight)"
     )
     to: IsoQuery = Field(None, description="start before (a date: that day is excluded)")
-    status: str | None = None
+    # one of the statuses: free text would reach the database (PostgreSQL refuses a NUL)
+    status: Booking.Status | None = None
     limit: int = Field(100, ge=1, le=MAX_LIST)
 
 

@@ -109,6 +109,11 @@ class Booking(models.Model):
         editable=False,
         help_text="occurred_at of the last marketplace event applied (older ones are stale).",
     )
+    double_booked = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Live, and overlapping another live booking of the same boat.",
+    )
     last_event_id = models.CharField(
         max_length=120,
         blank=True,

@@ -16,11 +16,14 @@ from django.db.models import F
 from charterops.audit import audit_log
 from charterops.fanout.engine import booking_fanout_request
 
+from .double_booking import booking_overlaps, booking_overlaps_refresh
 from .models import Booking
 
 Status = Booking.Status
 #: bookkeeping of the intake, never a change a person made
 BOOKKEEPING = ("last_event_at", "last_event_id")
+#: the fields whose change may start or end a double booking of a boat
+_OVERLAP_FIELDS = {"boat", "start", "end", "status"}
 #: work done on rows beside the booking (crew) in the same transaction; returns what changed
 Also = Callable[[Booking], dict[str, Any]]
 
@@ -70,6 +73,7 @@ def booking_create(
     with transaction.atomic(savepoint=False):
         _save(booking)
         extra = also(booking) if also else {}
+        booking_overlaps_refresh(booking)
         audit_log(
             "bookings.booking.created",
             booking,
@@ -107,6 +111,11 @@ def booking_update(
             .get(pk=booking.pk)
         )
         diff = _changes(locked, changes)
+        overlapped = (
+            set(booking_overlaps(locked).values_list("pk", flat=True))
+            if _OVERLAP_FIELDS & diff.keys()
+            else set()
+        )
         for field, value in changes.items():
             setattr(locked, field, value)
         _validate(locked)
@@ -126,6 +135,8 @@ def booking_update(
             if reason:
                 data["reason"] = reason
             audit_log(action, locked, actor=actor, data=data)
+        if _OVERLAP_FIELDS & diff.keys():
+            booking_overlaps_refresh(locked, before=overlapped)
         if material:
             booking_fanout_request(locked)
     _copy_into(locked, booking)

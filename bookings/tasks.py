@@ -38,3 +38,15 @@ def webhook_deliveries_drain_task(lease_token: str | None = None) -> int:
             kwargs={"lease_token": lease_token}, queue=intake_queue() or None
         )
     return done
+
+
+@shared_task(name="bookings.webhook_deliveries_help", acks_late=True, ignore_result=True)
+def webhook_deliveries_help_task() -> int:
+    """Help a woken drain through a backlog: apply full batches of queued deliveries while
+    there are some, then stop (see bookings.intake.webhook.webhook_deliveries_help). Safe to
+    run any number of times at once (SKIP LOCKED claims); not retried: the woken drain and
+    beat's run cover whatever a lost helper leaves. Returns how many it applied.
+    """
+    from .intake.webhook import webhook_deliveries_help
+
+    return webhook_deliveries_help()

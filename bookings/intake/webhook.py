@@ -50,6 +50,8 @@ LEASE_POLL_SECONDS = 0.1
 MAX_ATTEMPTS = 5
 #: deliveries a drain claims and commits together (bench/webhook.py measures the effect)
 CLAIM_BATCH = 50
+#: drains a backlog of several batches adds beside the woken one (each on a worker thread)
+DRAIN_HELPERS = 3
 
 
 @dataclass
@@ -275,6 +277,7 @@ def webhook_deliveries_drain(
 
     deadline = time.monotonic() + seconds
     done = 0
+    _helpers_wake()
     while done < limit and time.monotonic() < deadline:
         size = min(CLAIM_BATCH, limit - done)
         if applied := webhook_deliveries_apply_batch(size):
@@ -286,6 +289,43 @@ def webhook_deliveries_drain(
         else:
             return done, False
     return done, webhook_deliveries_due().exists()
+
+
+def _helpers_wake() -> int:
+    """A backlog of several batches gets up to DRAIN_HELPERS more drains, on other threads.
+
+    One drain applies its batches one after the other and spends most of its time waiting
+    on the database and the broker; the helpers (``webhook_deliveries_help``) claim other
+    batches meanwhile (SKIP LOCKED keeps them apart). Not in eager mode, where a task would
+    run inline. Returns how many were published.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0
+    backlog = webhook_deliveries_due().count()
+    helpers = min(DRAIN_HELPERS, backlog // CLAIM_BATCH - 1)
+    if helpers <= 0:
+        return 0
+    from ..tasks import webhook_deliveries_help_task
+
+    for _ in range(helpers):
+        webhook_deliveries_help_task.apply_async(queue=intake_queue() or None)
+    return helpers
+
+
+def webhook_deliveries_help(*, limit: int = 500, seconds: float = 30.0) -> int:
+    """A helper drain: apply full batches while there are some; how many it applied.
+
+    Stops at the first batch that is not full, so helpers end with the backlog and the
+    woken drain (which watches its lease) takes what trickles in after.
+    """
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done < limit and time.monotonic() < deadline:
+        applied = webhook_deliveries_apply_batch(CLAIM_BATCH)
+        done += applied
+        if applied < CLAIM_BATCH:
+            break
+    return done
 
 
 def webhook_deliveries_due():

@@ -119,3 +119,59 @@ class TokenAuthSuite:
         assert response.status_code in (200, 201), response.content
         token.refresh_from_db()
         assert token.last_used_at is not None
+
+
+class ServiceKeyAuthSuite:
+    """For a service-key endpoint (``X-Service-Key`` or a bearer token, SHA-256 digests in
+    ``SERVICE_KEY_HASH``). Subclasses implement ``request(client, headers)`` and ``stored()``
+    (whether the request left anything behind)."""
+
+    key = "svc-key-current-0123456789"
+    old_key = "svc-key-previous-9876543210"
+
+    def request(self, client, headers: dict[str, str]):
+        raise NotImplementedError
+
+    def stored(self) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def digest(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @pytest.fixture(autouse=True)
+    def _keys(self, settings):
+        settings.SERVICE_KEY_HASH = f"{self.digest(self.key)}, {self.digest(self.old_key)}"
+
+    def assert_refused(self, response) -> None:
+        assert response.status_code == 401
+        assert response.json() == {"error": "A valid service key is required."}
+        assert not self.stored()
+
+    @pytest.mark.parametrize("key", [None, "", "wrong-key"], ids=["missing", "empty", "wrong"])
+    def test_a_missing_or_wrong_key_is_401(self, client, prepared, key):
+        headers = {"X-Service-Key": key} if key is not None else {}
+        self.assert_refused(self.request(client, headers))
+
+    def test_a_key_with_trailing_space_is_401(self, client, prepared):
+        self.assert_refused(self.request(client, {"X-Service-Key": self.key + " "}))
+
+    @pytest.mark.parametrize("which", ["key", "old_key"], ids=["new", "old"])
+    def test_every_key_of_a_rotation_is_let_in(self, client, prepared, which):
+        response = self.request(client, {"X-Service-Key": getattr(self, which)})
+        assert response.status_code in (200, 201), response.content
+
+    def test_a_bearer_token_is_let_in(self, client, prepared):
+        response = self.request(client, {"Authorization": f"Bearer {self.key}"})
+        assert response.status_code in (200, 201), response.content
+
+    def test_a_retired_key_is_refused(self, client, prepared, settings):
+        settings.SERVICE_KEY_HASH = self.digest(self.key)  # the rotation finished
+        self.assert_refused(self.request(client, {"X-Service-Key": self.old_key}))
+
+    def test_without_any_digest_the_endpoint_is_closed(self, client, prepared, settings):
+        settings.SERVICE_KEY_HASH = ""
+        response = self.request(client, {"X-Service-Key": self.key})
+        assert response.status_code == 503 and not self.stored()

@@ -265,3 +265,23 @@ def test_in_process_tasks_are_published_on_every_wake(settings):
     wakeup.task_wake(task, flag="test:flag")
     wakeup.task_wake(task, flag="test:flag")
     assert task.published == [(None, None), (None, None)]
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_backlog_of_several_batches_wakes_helper_drains(client, parked, settings, monkeypatch):
+    from bookings import tasks
+
+    for n in range(3):
+        post_signed(client, load_event("booking_created__confirmed", id=f"evt_backlog_{n}"))
+    published: list[dict] = []
+    monkeypatch.setattr(
+        tasks.webhook_deliveries_help_task, "apply_async", lambda **kw: published.append(kw)
+    )
+    monkeypatch.setattr(deliveries, "CLAIM_BATCH", 1)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert deliveries._helpers_wake() == 2  # three batches: the drain itself and two helpers
+    assert len(published) == 2
+    # a helper applies full batches and stops at the first short one
+    monkeypatch.setattr(deliveries, "CLAIM_BATCH", 2)
+    assert deliveries.webhook_deliveries_help() == 3
+    assert not WebhookDelivery.objects.filter(outcome="queued").exists()
