@@ -236,7 +236,7 @@ class CrewMemberAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["name", "email", "phone", "roles", "notify_by", "active"]
-        return fields if obj is None else [*fields, "user", "email_flagged"]
+        return fields if obj is None else [*fields, "user", "email_flagged", "last_told_display"]
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "user", "email_flagged"]
