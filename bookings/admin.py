@@ -104,7 +104,14 @@ class BookingAdmin(
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [WhenFilter, "status", "boat", "source", CrewSilenceFilter]
+    list_filter = [
+        WhenFilter,
+        "status",
+        "boat",
+        # Sources are free names now; the known ones are offered without a DISTINCT scan.
+        fixed_choices_filter("source", Booking.Source.choices),
+        CrewSilenceFilter,
+    ]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
