@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install uv chromium demo serve test test-python test-node lint format worker beat bench migrate
+.PHONY: install uv chromium axe demo serve test test-python test-node lint format worker beat bench migrate
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -40,7 +40,15 @@ demo: migrate
 	@echo "CharterOps is at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	$(RUN) python manage.py runserver $(HOST):$(PORT)
 
-test: install chromium test-python test-node
+# axe-core (npm) for the browser tests' accessibility checks, into tests/browser/axe/node_modules.
+axe:
+	@if [ ! -f tests/browser/axe/node_modules/axe-core/axe.min.js ]; then \
+	  if command -v npm >/dev/null; then (cd tests/browser/axe && npm ci --no-audit --no-fund --silent) \
+	    || echo "could not install axe-core; accessibility checks will skip (fail under CI=true)"; \
+	  else echo "npm is missing; accessibility checks will skip (fail under CI=true)"; fi; \
+	fi
+
+test: install chromium axe test-python test-node
 
 test-python:
 	CHARTEROPS_MODE=demo $(RUN) pytest
@@ -66,4 +74,4 @@ beat: install
 
 bench: export CHARTEROPS_MODE := demo
 bench: install
-	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/admin_scale.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done
+	@for script in bench/fanout.py bench/webhook.py bench/calendar_feed.py bench/admin_scale.py bench/crew_notify.py; do echo "== $$script"; $(RUN) python $$script --quick || exit 1; done

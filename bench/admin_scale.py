@@ -421,6 +421,7 @@ def main() -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "charterops.settings",
+            "CHARTEROPS_MODE": "demo",
             "DATABASE_URL": f"{SERVER}/{name}",
             "CELERY_BROKER_URL": "",
             "CACHE_URL": "locmemcache://bench-admin",

@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from charterops.admin import ReadOnlyAdmin, state_badges_compact
+from charterops.admin import LabelledInlinesMixin, ReadOnlyAdmin, state_badges_compact
 from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
@@ -27,11 +27,17 @@ from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .intake import EVENT_TYPES
-from .intake_admin import ApiTokenAdminMixin, BookingImportMixin, DeliveryReplayMixin
+from .intake_admin import (
+    ApiTokenAdminMixin,
+    BookingImportMixin,
+    DeliveryReplayMixin,
+    SourceFilter,
+)
 from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
+from .week_board_admin import WeekBoardAdminMixin
 
 
 @admin.register(Boat)
@@ -86,11 +92,13 @@ class TargetStateInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(
+    WeekBoardAdminMixin,
     BookingImportMixin,
     BookingCrewOpsMixin,
     BookingVoyageMixin,
     BookingMarketplaceMixin,
     ScalableListMixin,
+    LabelledInlinesMixin,
     admin.ModelAdmin,
 ):
     list_display = [
@@ -99,19 +107,12 @@ class BookingAdmin(
         "boat",
         "local_start",
         "status",
-        "party_size",
+        "party_display",
         "crew_display",
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
-    list_filter = [
-        WhenFilter,
-        "status",
-        "boat",
-        # Sources are free names now; the known ones are offered without a DISTINCT scan.
-        fixed_choices_filter("source", Booking.Source.choices),
-        CrewSilenceFilter,
-    ]
+    list_filter = [WhenFilter, "status", "boat", SourceFilter, CrewSilenceFilter]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
     search_fields = ["external_id", "guest_name", "guest_email", "guest_phone", "meeting_point"]
     search_help_text = "Reference, guest name, email or phone, meeting point, or a crew name."
@@ -189,6 +190,11 @@ class BookingAdmin(
             )
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # The dispatcher's desk takes the whole width at 1280 px: no app sidebar on this list.
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
             return queryset, False
@@ -201,6 +207,10 @@ class BookingAdmin(
     @admin.display(description="starts (Pacific)", ordering="start")
     def local_start(self, obj: Booking) -> str:
         return timezone.localtime(obj.start).strftime("%a %b %-d %Y, %H:%M")
+
+    @admin.display(description="party", ordering="party_size")
+    def party_display(self, obj: Booking) -> int:
+        return obj.party_size
 
     @admin.display(description="crew")
     def crew_display(self, obj: Booking) -> str:
@@ -276,7 +286,7 @@ class WebhookDeliveryAdmin(DeliveryReplayMixin, ScalableListMixin, ReadOnlyAdmin
     ]
     list_filter = [
         "outcome",
-        fixed_choices_filter("source", Booking.Source.choices),
+        SourceFilter,
         fixed_choices_filter("event_type", [(t, t) for t in EVENT_TYPES], title="event type"),
     ]
     search_fields = ["event_id", "body", "error"]

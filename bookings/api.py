@@ -8,9 +8,10 @@ domain function, so a booking is the same whichever way it came.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
+from pydantic import BeforeValidator
 
 from charterops.fanout.lookup import target_state_data
 from charterops.models import TargetState
@@ -209,7 +211,7 @@ def _with_states():
 
 
 #: the answers every operation may give besides its own
-ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut, 429: ErrorOut}  # 429: charterops.ratelimits
 BODY_ERRORS: dict[int, Any] = {**ERRORS, 400: ErrorOut, 415: ErrorOut}
 
 
@@ -244,11 +246,21 @@ def booking_post(
     return Status(status, {"status": result.outcome, "booking": booking_out(booking, fanout=True)})
 
 
+def _iso_query(value: Any) -> Any:
+    # pydantic reads "0.5" as seconds since 1970; the API's contract is ISO 8601 text
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 date or date-time, e.g. 2026-12-05")
+    return value
+
+
+IsoQuery = Annotated[datetime | None, BeforeValidator(_iso_query)]
+
+
 class Window(Schema):
-    from_: datetime | None = Field(
+    from_: IsoQuery = Field(
         None, alias="from", description="start on or after (a date means its Pacific midnight)"
     )
-    to: datetime | None = Field(None, description="start before (a date: that day is excluded)")
+    to: IsoQuery = Field(None, description="start before (a date: that day is excluded)")
     status: str | None = None
     limit: int = Field(100, ge=1, le=MAX_LIST)
 
@@ -320,7 +332,13 @@ def webhook_openapi_add(schema: dict[str, Any]) -> None:
             "tags": ["webhook"],
             "security": [],
             "parameters": [
-                {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "source",
+                    "in": "path",
+                    "required": True,
+                    "description": "a configured source: one with CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>",
+                    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,19}$"},
+                },
                 {
                     "name": SIGNATURE_HEADER,
                     "in": "header",
@@ -340,11 +358,17 @@ def webhook_openapi_add(schema: dict[str, Any]) -> None:
                     "(or records it stale) and the fan-out follows"
                 ),
                 "200": reply("duplicate (event id already received) or ignored type"),
-                "400": reply("body is not JSON"),
+                "400": reply("body is not JSON, or nested more than 32 levels deep"),
                 "401": reply("missing, bad or expired signature, or no secret configured"),
+                "404": {"description": "the path is not a source name (the site's 404 page)"},
+                "405": {"description": "only POST"},
                 "413": reply("body larger than 256 KiB"),
+                "415": reply("body not sent as application/json (not stored)"),
                 "429": reply("too many deliveries with a bad signature from this address"),
-                "422": reply("schema or value errors (unknown boat, party too large), per field"),
+                "422": reply(
+                    "schema or value errors (NUL characters, over-long text, impossible "
+                    "dates, unknown boat, party too large), per field"
+                ),
             },
         }
     }

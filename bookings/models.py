@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from charterops.phones import PhoneNumberField
+
 MONEY = {"max_digits": 10, "decimal_places": 2, "default": Decimal("0.00")}
 
 
@@ -91,7 +93,7 @@ class Booking(models.Model):
     meeting_point = models.CharField(max_length=300, blank=True)
     guest_name = models.CharField(max_length=200)
     guest_email = models.EmailField(blank=True)
-    guest_phone = models.CharField(max_length=40, blank=True)
+    guest_phone = PhoneNumberField(max_length=40, blank=True)  # E.164 (charterops/phones.py)
     party_size = models.PositiveSmallIntegerField(default=1)
     captain_required = models.BooleanField(default=True)
     special_requests = models.TextField(blank=True)

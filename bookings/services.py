@@ -65,7 +65,9 @@ def booking_create(
     """
     booking = Booking(**fields)
     _validate(booking)
-    with transaction.atomic():
+    # No savepoint of its own (a round trip each way, per booking, on the intake's hot path):
+    # _save keeps one for the unique check, and on any error the caller's block rolls back.
+    with transaction.atomic(savepoint=False):
         _save(booking)
         extra = also(booking) if also else {}
         audit_log(

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from .admin_lists import ScalableListMixin, fixed_choices_filter
 from .fanout.engine import booking_fanout_retry
@@ -77,6 +78,26 @@ def state_badges_compact(states) -> str:
         ),
     )
     return format_html('<span class="co-badges">{}</span>', pills) if pills else "—"
+
+
+class LabelledInlinesMixin:
+    """Gives every input of a ModelAdmin's inline rows an accessible name.
+
+    A tabular inline shows its labels once, as column headers, so each row's inputs have no
+    label of their own (axe-core: "Form elements must have labels", critical). Each gets an
+    ``aria-label`` such as "Crew assignment 2: Role" (and "...: Delete"), whichever app owns
+    the inline.
+    """
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        for formset in formsets:
+            noun = capfirst(formset.model._meta.verbose_name)
+            for number, form in enumerate(formset.forms, start=1):
+                for name, field in form.fields.items():
+                    widget = getattr(field.widget, "widget", field.widget)
+                    label = "Delete" if name == "DELETE" else capfirst(str(field.label or name))
+                    widget.attrs.setdefault("aria-label", f"{noun} {number}: {label}")
+        return super().get_inline_formsets(request, formsets, inline_instances, obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -63,19 +63,23 @@ class EstimatedCountPaginator(Paginator):
 
 
 def fixed_choices_filter(
-    field: str, choices: Iterable[tuple[str, str]], *, title: str | None = None
+    field: str,
+    choices: Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]],
+    *,
+    title: str | None = None,
 ) -> type[admin.SimpleListFilter]:
-    """A list filter on ``field`` whose choices are given, not read from the table.
+    """A list filter on ``field`` whose choices are given (or computed from settings, when a
+    callable), not read from the table.
 
     A prefix choice ending in ``.`` matches every value that starts with it (audit actions).
     """
-    options = list(choices)
+    options = choices if callable(choices) else list(choices)
 
     class FixedChoicesFilter(admin.SimpleListFilter):
         parameter_name = field
 
         def lookups(self, request, model_admin):
-            return options
+            return list(options()) if callable(options) else options
 
         def queryset(self, request, queryset):
             value = self.value()

@@ -2,7 +2,8 @@
 
 ``/healthz`` says the process answers (and whether its database does); ``/readyz`` checks
 every dependency a request or a task needs (database, broker, cache, storage) and the age
-of the oldest fan-out row or webhook delivery that should have been worked on by now. Both
+of the oldest fan-out row, webhook delivery or outbox message that should have been worked
+on by now. Both
 answer JSON, before host and https checks (``HealthMiddleware``), so a probe on the
 machine can ask over plain HTTP by IP.
 """
@@ -101,7 +102,30 @@ def oldest_stuck_seconds() -> dict[str, float | None]:
     return {
         "fanout": round((now - min(since)).total_seconds(), 1) if since else None,
         "webhook_delivery": round((now - queued).total_seconds(), 1) if queued else None,
+        "outbox": _oldest_due_message_seconds(now),
     }
+
+
+def _oldest_due_message_seconds(now) -> float | None:
+    """Seconds since the oldest outbox message (crew notification, staff notice) fell due.
+
+    Every concrete ``OutboxMessage`` model counts, found through the app registry so this
+    hub names none of its spokes.
+    """
+    from django.apps import apps
+    from django.db.models.functions import Coalesce
+
+    from charterops.outbox import OutboxMessage, outbox_due
+
+    oldest = []
+    for model in apps.get_models():
+        if issubclass(model, OutboxMessage) and hasattr(model, "created_at"):
+            at = outbox_due(model.objects.all(), now=now).aggregate(
+                at=Min(Coalesce("next_attempt_at", "created_at"))
+            )["at"]
+            if at is not None:
+                oldest.append(at)
+    return round((now - min(oldest)).total_seconds(), 1) if oldest else None
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -129,7 +153,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "storage": storage_state(),
     }
     failing = [name for name, state in checks.items() if state.startswith("error")]
-    stuck: dict[str, float | None] = {"fanout": None, "webhook_delivery": None}
+    stuck: dict[str, float | None] = {"fanout": None, "webhook_delivery": None, "outbox": None}
     if checks["database"] == "ok":
         try:
             stuck = oldest_stuck_seconds()

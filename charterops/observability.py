@@ -110,7 +110,7 @@ class JsonFormatter(logging.Formatter):
         for name in FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                if isinstance(value, int | float) or name == "request_id":
+                if isinstance(value, int | float) or name in {"request_id", "task_id"}:
                     line[name] = value
                 else:
                     line[name] = redact(str(value))

@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
 from django.utils.html import format_html_join
+
+from charterops.admin_lists import ScalableListMixin
 
 from .admin_ops import ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
+from .forms import CrewMemberAdminForm
 from .magic_links import magic_links_revoke_for_booking, magic_links_revoke_for_member
+from .members import crew_member_create
 from .models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -20,6 +25,7 @@ from .models import (
     Expense,
     Notification,
     Photo,
+    StaffNotice,
 )
 
 
@@ -99,6 +105,7 @@ class CrewSilenceFilter(admin.SimpleListFilter):
             ("silent", "Silent close to the charter"),
             ("unanswered", "Someone has not answered"),
             ("declined", "Someone declined"),
+            ("failed", "A message failed for good"),
         ]
 
     def queryset(self, request, queryset):
@@ -109,6 +116,13 @@ class CrewSilenceFilter(admin.SimpleListFilter):
             "unanswered": Q(response=invited),
             "declined": Q(response=CrewAssignment.Response.DECLINED),
         }
+        if self.value() == "failed":
+            failed = Notification.objects.filter(
+                booking=OuterRef("pk"),
+                booking_version=OuterRef("version"),
+                status=Notification.Status.FAILED,
+            )
+            return queryset.filter(Exists(failed))
         if self.value() not in conditions:
             return queryset
         crew = CrewAssignment.objects.filter(conditions[self.value()], booking=OuterRef("pk"))
@@ -173,7 +187,17 @@ class _NotificationLogInline(admin.TabularInline):
     extra = 0
     can_delete = False
     #: the columns both pages show after the time and the member or the booking
-    columns = ["kind", "channel", "booking_version", "status", "provider_message_id", "error"]
+    columns = [
+        "kind",
+        "channel",
+        "booking_version",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "provider_message_id",
+        "error",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -201,12 +225,56 @@ class MemberNotificationInline(_NotificationLogInline):
 
 @admin.register(CrewMember)
 class CrewMemberAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "notify_by", "email_flagged", "active"]
+    list_display = ["name", "email", "phone", "notify_by", "email_flagged", "last_told", "active"]
+    readonly_fields = ["last_told_display"]
     list_filter = ["active", "notify_by", ("email_flagged", admin.EmptyFieldListFilter)]
     search_fields = ["name", "email", "phone"]
-    raw_id_fields = ["user"]
     inlines = [MemberNotificationInline]
     actions = ["revoke_links"]
+    # One form: the member's login account is made for them on add (crew_member_create).
+    form = CrewMemberAdminForm
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "email", "phone", "roles", "notify_by", "active"]
+        return fields if obj is None else [*fields, "user", "email_flagged"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "user", "email_flagged"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = crew_member_create(actor=request.user, **form.cleaned_data)
+        obj.pk, obj.user_id = created.pk, created.user_id
+        obj._state.adding, obj._state.db = False, created._state.db
+
+    def get_queryset(self, request):
+        # The newest message that reached each member, in the list's own query.
+        last_sent = Notification.objects.filter(
+            member=OuterRef("pk"), status__in=["sent", "bounced"]
+        ).order_by("-sent_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_told_at=Subquery(last_sent.values("sent_at")[:1]),
+                last_told_kind=Subquery(last_sent.values("kind")[:1]),
+            )
+        )
+
+    @admin.display(description="last told", ordering="last_told_at")
+    def last_told(self, obj) -> str:
+        if not getattr(obj, "last_told_at", None):
+            return "—"
+        kind = Notification.Kind(obj.last_told_kind).label
+        return f"{kind}, {timezone.localtime(obj.last_told_at):%b %-d %H:%M}"
+
+    @admin.display(description="what they were last told, per charter")
+    def last_told_display(self, obj) -> str:
+        from .admin_ops import last_told_table
+        from .notifications import crew_last_told
+
+        return last_told_table(crew_last_told(member=obj), first_column="booking")
 
     @admin.action(description="Revoke magic links (all charters)", permissions=["change"])
     def revoke_links(self, request, queryset):
@@ -275,7 +343,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScalableListMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "member",
@@ -284,6 +352,9 @@ class NotificationAdmin(admin.ModelAdmin):
         "channel",
         "status",
         "booking_version",
+        "attempts",
+        "sent_at",
+        "error",
     ]
     list_filter = ["status", "kind", "channel"]
     search_fields = ["member__name", "booking__external_id", "provider_message_id"]
@@ -317,3 +388,21 @@ class NotificationAdmin(admin.ModelAdmin):
         from .notifications import notification_preview
 
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", notification_preview(obj))
+
+
+@admin.register(StaffNotice)
+class StaffNoticeAdmin(admin.ModelAdmin):
+    """What staff were told about crew (declines, silence, failed messages): the crew part of
+    the attention list. Written by the system; read-only."""
+
+    list_display = ["created_at", "kind", "booking", "member", "recipient", "status", "error"]
+    list_filter = ["kind", "status"]
+    search_fields = ["subject", "recipient", "member__name", "booking__external_id"]
+    list_select_related = ["booking", "member"]
+    readonly_fields = [f.name for f in StaffNotice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

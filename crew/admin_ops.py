@@ -21,20 +21,72 @@ from charterops.uploads import photo_view_url
 from .checklist import checklist_progress, checklist_progress_attach
 from .expenses import booking_money_summary, crew_pay_csv, crew_pay_rows, expense_approve
 
-CREW_OPS_FIELDS = ("checklist_progress_display", "money_summary_display", "photo_gallery_display")
+CREW_OPS_FIELDS = (
+    "crew_last_told_display",
+    "checklist_progress_display",
+    "money_summary_display",
+    "photo_gallery_display",
+)
+
+
+def last_told_table(pairs, *, first_column: str) -> str:
+    """The "what each member was last told, and when" table (booking page and member page)."""
+    if not pairs:
+        return "Nobody has been told anything yet."
+
+    def describe(note) -> str:
+        if note is None:
+            return "—"
+        when = note.sent_at or note.created_at
+        return f"{note.get_kind_display()} (v{note.booking_version}), {timezone.localtime(when):%b %-d %H:%M}"
+
+    def newest(pair) -> str:
+        if pair.up_to_date:
+            return "up to date"
+        note = pair.newest
+        reason = f": {note.error}" if note.error else ""
+        return (
+            f"v{note.booking_version} {note.get_kind_display()} {note.get_status_display()}{reason}"
+        )
+
+    rows = (
+        (
+            pair.member.name if first_column == "member" else str(pair.booking),
+            describe(pair.told),
+            pair.told.get_channel_display() if pair.told else "",
+            "ok" if pair.up_to_date else "pending",
+            newest(pair),
+        )
+        for pair in pairs
+    )
+    return format_html(
+        '<table class="crew-last-told"><thead><tr><th>{}</th><th>last told</th><th>how</th>'
+        "<th>newest message</th></tr></thead><tbody>{}</tbody></table>",
+        "member" if first_column == "member" else "charter",
+        format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td data-state="{}">{}</td></tr>',
+            rows,
+        ),
+    )
 
 
 class BookingCrewOpsMixin:
     """Adds the crew operations columns and section to a Booking ModelAdmin."""
 
+    def page_bookings_loaded(self, bookings: list) -> list:
+        """Read the checklist counts of a page's bookings (the list, the week board): one query."""
+        return checklist_progress_attach(bookings)
+
     def get_changelist(self, request, **kwargs):
         """The list's checklist counts are read for the page's bookings only (one query)."""
         changelist = super().get_changelist(request, **kwargs)
+        loaded = self.page_bookings_loaded
 
         class ChecklistProgressChangeList(changelist):
             def get_results(self, request):
                 super().get_results(request)
-                self.result_list = checklist_progress_attach(list(self.result_list))
+                self.result_list = loaded(list(self.result_list))
 
         return ChecklistProgressChangeList
 
@@ -61,6 +113,12 @@ class BookingCrewOpsMixin:
         # Only used when no fieldsets are declared; keep the section out of the add form.
         fields = list(super().get_fields(request, obj))
         return [f for f in fields if obj is not None or f not in CREW_OPS_FIELDS]
+
+    @admin.display(description="crew told")
+    def crew_last_told_display(self, obj):
+        from .notifications import crew_last_told
+
+        return last_told_table(crew_last_told(booking=obj), first_column="member")
 
     @admin.display(description="ready", boolean=True)
     def checklist_ready(self, obj):

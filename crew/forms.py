@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .expenses import expense_clean
-from .models import CrewAssignment, Expense
+from .models import CrewAssignment, CrewMember, Expense, Role
 
 _NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
 
@@ -68,3 +68,18 @@ class ExpenseForm(forms.Form):
                 name = {"split": "split_mode"}.get(name, name)
                 self.add_error(name if name in self.fields else None, messages)
         return data
+
+
+class CrewMemberAdminForm(forms.ModelForm):
+    """The crew member in the admin: roles as checkboxes; the login account is made on add."""
+
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Roles this member can take.",
+    )
+
+    class Meta:
+        model = CrewMember
+        fields = ["name", "email", "phone", "roles", "notify_by", "active"]

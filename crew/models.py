@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from bookings.models import MONEY, Boat, Booking
 from charterops.outbox import OutboxMessage
+from charterops.phones import PhoneNumberField
 
 
 class Role(models.TextChoices):
@@ -29,7 +30,7 @@ class CrewMember(models.Model):
     )
     name = models.CharField(max_length=150)
     email = models.EmailField()
-    phone = models.CharField(max_length=40, blank=True, help_text="E.164, e.g. +16195550100")
+    phone = PhoneNumberField(max_length=40, blank=True, help_text="E.164, e.g. +16195550100")
     roles = models.JSONField(default=list, blank=True, help_text="Roles this member can take.")
     notify_by = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     email_flagged = models.CharField(

@@ -307,7 +307,9 @@ def _send_email(note: Notification, context: dict[str, Any]) -> str:
     text = render_to_string("crew/email/notification.txt", context)
     html = render_to_string("crew/email/notification.html", context)
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
-    message_id = make_msgid(domain=domain)
+    # The notification's id travels in the Message-ID: a copy sent again after a crash
+    # mid-send (the outbox's at-least-once window) can be traced to its row.
+    message_id = make_msgid(idstring=f"crew-notification-{note.pk}", domain=domain)
     message = EmailMultiAlternatives(
         context["subject"],
         text,
@@ -572,3 +574,47 @@ def notifications_sweep(*, limit: int = 200) -> dict[str, int]:
         outcome = notification_deliver(note_id)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+# --- What each member was last told (the admin's view) ---------------------------------------
+
+
+@dataclass
+class LastTold:
+    """One (booking, member) pair: the last message that reached them, and the newest one if
+    it has not (yet): retrying, in flight, or failed with its reason."""
+
+    booking: Booking
+    member: CrewMember
+    told: Notification | None = None
+    newest: Notification | None = None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.newest is None or self.newest == self.told
+
+
+def crew_last_told(
+    *, booking: Booking | None = None, member: CrewMember | None = None, limit: int = 50
+) -> list[LastTold]:
+    """Per (booking, member), what the member was last told and when; reads only.
+
+    For a booking, every member who ever had a message about it; for a member, their most
+    ``limit`` latest charters (newest first). One query.
+    """
+    rows = Notification.objects.exclude(status=Status.SUPERSEDED).select_related(
+        "booking__boat", "member"
+    )
+    rows = rows.filter(booking=booking) if booking is not None else rows.filter(member=member)
+    pairs: dict[tuple[int, int], LastTold] = {}
+    for note in rows.order_by("booking_version", "created_at", "id"):
+        pair = pairs.setdefault(
+            (note.booking_id, note.member_id), LastTold(booking=note.booking, member=note.member)
+        )
+        pair.newest = note
+        if note.status in (Status.SENT, Status.BOUNCED):
+            pair.told = note
+    result = list(pairs.values())
+    if booking is not None:
+        return sorted(result, key=lambda p: p.member.name)
+    return sorted(result, key=lambda p: p.booking.start, reverse=True)[:limit]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from django.db import transaction
 
 SEND_SECONDS_ENV = "CHARTEROPS_TEST_SEND_SECONDS"
 MESSAGE_ID = re.compile(r"^Message-ID:\s*(\S+)", re.MULTILINE | re.IGNORECASE)
+NOTIFICATION_IN_ID = re.compile(r"\.crew-notification-(\d+)@")
 
 
 class SlowFileBackend(filebased.EmailBackend):
@@ -72,6 +74,7 @@ class CrewFigures:
     settle_seconds: float = 0.0
     killed: bool = False
     in_flight_at_kill: int = 0
+    crash_window_resends: int = 0
     messages_sent: int = 0
 
     @property
@@ -87,7 +90,8 @@ class CrewFigures:
     def line(self) -> str:
         return (
             f"pairs told {self.pairs_told}/{self.pairs_total}, duplicates {self.duplicates}, "
-            f"in outbox but not recorded {self.outbox_not_recorded}, recorded but not in outbox "
+            f"in outbox but not recorded {self.outbox_not_recorded} (+ {self.crash_window_resends} "
+            "sent again after the kill inside the crash window), recorded but not in outbox "
             f"{self.recorded_not_in_outbox}, stuck rows {len(self.stuck)}, messages sent "
             f"{self.messages_sent}, settled in {self.settle_seconds:.1f} s after the last change"
             + (
@@ -121,12 +125,13 @@ def crew_notify_run(
     from tests import factories
 
     worker = start_worker()
-    boat = factories.BoatFactory()
-    pool = [factories.CrewMemberFactory() for _ in range(crew + 1)]
+    tag = uuid.uuid4().hex[:8]  # unique names: the benchmark's database outlives a run
+    boat = factories.BoatFactory(name=f"Boat {tag}", slug=f"boat-{tag}", external_id=tag)
+    pool = [factories.CrewMemberFactory(user__username=f"crew-{tag}-{n}") for n in range(crew + 1)]
     created = []
     for i in range(bookings):
         with transaction.atomic():
-            fields = factories.booking_fields(boat=boat)
+            fields = factories.booking_fields(boat=boat, external_id=f"BS-{tag}-{i}")
             fields["start"] = fields["start"] + timedelta(days=3 * i)
             fields["end"] = fields["end"] + timedelta(days=3 * i)
             booking = booking_create(via=via, **fields)
@@ -136,7 +141,7 @@ def crew_notify_run(
                 )
         created.append(booking)
 
-    in_flight = 0
+    in_flight: set[int] = set()
     for round_ in range(reschedules):
         time.sleep(0.5)  # some messages of this version go out before the next change
         for booking in created:
@@ -154,7 +159,7 @@ def crew_notify_run(
             sending = Notification.objects.filter(booking__in=created, status="sending")
             while not sending.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
-            in_flight = sending.count()
+            in_flight = set(sending.values_list("pk", flat=True))
             worker.kill()
             worker = start_worker()
     changed_at = time.monotonic()
@@ -184,7 +189,7 @@ def crew_notify_run(
         settle_seconds=time.monotonic() - changed_at,
         killed=kill_after_round is not None,
         stuck=stuck(),
-        in_flight_at_kill=in_flight,
+        in_flight_at_kill=len(in_flight),
     )
     latest = {b.pk: b.version for b in type(created[0]).objects.filter(pk__in=ids)}
     sent = list(
@@ -198,7 +203,14 @@ def crew_notify_run(
     in_outbox = Counter(outbox_message_ids(outbox_dir))
     recorded = {pid for *_, pid in sent}
     figures.duplicates += sum(count - 1 for count in in_outbox.values() if count > 1)
-    figures.outbox_not_recorded = len(set(in_outbox) - recorded)
+    extras = set(in_outbox) - recorded
+    # A message written by the killed worker mid-send and sent again by the next one: the
+    # outbox's documented at-least-once window. Anything else not recorded is a bug.
+    window = {
+        m for m in extras if (found := NOTIFICATION_IN_ID.search(m)) and int(found[1]) in in_flight
+    }
+    figures.crash_window_resends = len(window)
+    figures.outbox_not_recorded = len(extras - window)
     figures.recorded_not_in_outbox = len(recorded - set(in_outbox))
     figures.messages_sent = len(sent)
     return figures

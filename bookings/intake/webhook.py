@@ -48,6 +48,8 @@ DRAIN_FLAG = "charterops:webhook-drain-lease"
 LEASE_POLL_SECONDS = 0.1
 #: a worker that fails to apply a delivery tries again after 30 s, 1, 2, 4 min, then gives up
 MAX_ATTEMPTS = 5
+#: deliveries a drain claims and commits together (bench/webhook.py measures the effect)
+CLAIM_BATCH = 50
 
 
 @dataclass
@@ -265,19 +267,22 @@ def webhook_deliveries_drain(
     while its lease holds, because web processes that know of the lease do not wake anyone
     for the deliveries they store meanwhile; after the lease it looks one last time. Several
     drains may run at once: each claims a row with ``FOR UPDATE SKIP LOCKED`` and applies it
-    in the same transaction, so a delivery is applied once whoever runs.
+    in the same transaction, so a delivery is applied once whoever runs. Deliveries are
+    claimed ``CLAIM_BATCH`` at a time: one claim query and one commit per batch, which is
+    what lets a worker keep up with the door.
     """
     from charterops.wakeup import lease_alive
 
     deadline = time.monotonic() + seconds
     done = 0
     while done < limit and time.monotonic() < deadline:
-        if webhook_delivery_apply_next():
-            done += 1
+        size = min(CLAIM_BATCH, limit - done)
+        if applied := webhook_deliveries_apply_batch(size):
+            done += applied
         elif lease_alive(drain_flag(), lease_token):
             time.sleep(LEASE_POLL_SECONDS)
-        elif webhook_delivery_apply_next():  # the last look, after the lease ended
-            done += 1
+        elif applied := webhook_deliveries_apply_batch(size):  # the last look, after the lease
+            done += applied
         else:
             return done, False
     return done, webhook_deliveries_due().exists()
@@ -290,19 +295,30 @@ def webhook_deliveries_due():
     )
 
 
-def webhook_delivery_apply_next() -> bool:
-    """Claim the oldest due delivery and apply it; False when none is due."""
-    with transaction.atomic():
-        delivery = (
+def webhook_deliveries_apply_batch(size: int = 1) -> int:
+    """Claim up to ``size`` due deliveries, oldest first, apply each; how many were claimed.
+
+    One transaction (the outermost: durable) for the batch: the claim skips rows another
+    drain holds, each delivery is applied in its own savepoint (one that fails is recorded
+    for a retry and the others still apply), and one commit publishes them all, their
+    fan-out enqueued after it. Bookings a batch changed stay locked until that commit; a
+    batch of another drain that needs one of them waits, and the stale rule orders events
+    whichever batch applies them.
+    """
+    with transaction.atomic(durable=True):
+        batch = list(
             webhook_deliveries_due()
             .select_for_update(skip_locked=True, of=("self",))
-            .order_by("id")
-            .first()
+            .order_by("id")[:size]
         )
-        if delivery is None:
-            return False
-        _apply(delivery)
-    return True
+        for delivery in batch:
+            _apply(delivery)
+    return len(batch)
+
+
+def webhook_delivery_apply_next() -> bool:
+    """Claim the oldest due delivery and apply it; False when none is due."""
+    return webhook_deliveries_apply_batch(1) == 1
 
 
 def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResult:

@@ -35,7 +35,11 @@ def test_readyz_is_ready_when_every_dependency_answers_and_nothing_waits(client)
     assert body["status"] == "ready" and body["failing"] == []
     assert (body["database"], body["cache"], body["storage"]) == ("ok", "ok", "ok")
     assert body["broker"] in {"in-process", "ok"}
-    assert body["oldest_stuck_seconds"] == {"fanout": None, "webhook_delivery": None}
+    assert body["oldest_stuck_seconds"] == {
+        "fanout": None,
+        "webhook_delivery": None,
+        "outbox": None,
+    }
 
 
 def test_readyz_names_the_age_of_the_oldest_stuck_fanout_row(client, booking):
@@ -89,3 +93,18 @@ def test_probes_answer_over_plain_http_by_ip_before_host_and_https_checks(client
         assert response["Content-Type"] == "application/json"
     assert client.get("/admin/", HTTP_HOST="10.0.0.5:8000").status_code == 400
     assert client.get("/admin/", HTTP_HOST="ops.example.com").status_code == 301  # to https
+
+
+def test_readyz_names_the_age_of_the_oldest_due_outbox_message(client, settings):
+    from django.utils import timezone
+
+    from crew.models import Notification
+    from tests.factories import NotificationFactory
+
+    note = NotificationFactory()
+    Notification.objects.filter(pk=note.pk).update(
+        status="queued", created_at=timezone.now() - timedelta(hours=2), next_attempt_at=None
+    )
+    body = client.get("/readyz").json()
+    assert "stuck_outbox" in body["failing"]
+    assert body["oldest_stuck_seconds"]["outbox"] >= 7200

@@ -118,3 +118,31 @@ def test_sentry_events_lose_query_strings_cookies_and_credential_headers():
     scrubbed = json.dumps(_scrub_event(event, {}))
     assert "AAAAAQ" not in scrubbed and "ct_secret" not in scrubbed and "sessionid" not in scrubbed
     assert "phone" in scrubbed
+
+
+def test_sentry_is_on_in_every_process_that_loads_settings_when_sentry_dsn_is_set(tmp_path):
+    """Web, worker and beat all load settings: the DSN alone turns reporting on in each."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from charterops.celery import app; app.conf.broker_url; import sentry_sdk; "
+        "c = sentry_sdk.get_client(); print(c.is_active(), c.options['send_default_pii'])"
+    )
+    env = {
+        **os.environ,
+        "CHARTEROPS_MODE": "demo",
+        "CHARTEROPS_VAR_DIR": str(tmp_path),
+        "SENTRY_DSN": "https://public@sentry.invalid/1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],  # what a worker or beat does first: load the app's conf
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True False", result.stderr
