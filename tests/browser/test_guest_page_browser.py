@@ -55,6 +55,7 @@ def staff_sees_the_photo(
     shown = admin.locator(".crew-gallery img[alt='Guest']")
     shown.first.wait_for()
     assert shown.count() == 1
+    shown.first.scroll_into_view_if_needed()  # lazy: it loads once it is near the viewport
     admin.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=shown.first.element_handle()
     )
