@@ -27,7 +27,7 @@ def booking_payout_record(
     Idempotent in effect: recording the same values again changes nothing but the audit trail.
     """
     with transaction.atomic():
-        payout, created = BookingPayout.objects.select_for_update().get_or_create(
+        payout, created = BookingPayout.objects.select_for_update(of=("self",)).get_or_create(
             booking=booking,
             defaults={"amount": amount, "received_on": received_on, "note": note},
         )

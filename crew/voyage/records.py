@@ -159,9 +159,9 @@ def _check_member(assignment: CrewAssignment) -> None:
 def _locked(booking: Booking) -> tuple[VoyageRecord, BoatUpkeep]:
     """Lock the boat's upkeep row (serialises readings per boat), then get the record."""
     boat_upkeep(booking.boat)
-    upkeep = BoatUpkeep.objects.select_for_update().get(boat=booking.boat_id)
+    upkeep = BoatUpkeep.objects.select_for_update(of=("self",)).get(boat=booking.boat_id)
     record, _ = VoyageRecord.objects.get_or_create(booking=booking, defaults={"boat": booking.boat})
-    record = VoyageRecord.objects.select_for_update().get(pk=record.pk)
+    record = VoyageRecord.objects.select_for_update(of=("self",)).get(pk=record.pk)
     return record, upkeep
 
 
