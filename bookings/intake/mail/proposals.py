@@ -14,10 +14,13 @@ and its Date as ``occurred_at``: an email older than the last event applied to i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -31,9 +34,18 @@ from ..boats import boat_resolve
 from ..schema import BoatRef, InvalidPayload, booking_payload_parse
 from ..sources import source_check
 from ..upsert import booking_fields, booking_upsert_from_event
-from .authenticity import authentic_for
+from .authenticity import Verdicts, authentic_for
 from .models import InboundEmail
-from .parsers import MARKETPLACES, message_parse
+from .parsers import (
+    EVENT_STATUS,
+    MARKETPLACES,
+    message_parse,
+    parse_date,
+    parse_duration,
+    parse_int,
+    parse_money,
+    parse_time,
+)
 
 Status = InboundEmail.Status
 #: the model fields a proposal shows beside the booking, in the admin's order
@@ -139,9 +151,7 @@ def _damage(message: Any) -> str:
     return ", ".join(sorted(found))
 
 
-def _verdicts(email: InboundEmail):
-    from .authenticity import Verdicts
-
+def _verdicts(email: InboundEmail) -> Verdicts:
     auth = (email.envelope or {}).get("auth", {})
     return Verdicts(
         email.dkim,
@@ -264,3 +274,41 @@ def proposal_diff(email: InboundEmail) -> tuple[Booking | None, list[DiffRow]]:
         for name in DIFF_FIELDS
     ]
     return booking, rows
+
+
+def booking_initial_from_email(email: InboundEmail) -> dict[str, Any]:
+    """The add-booking form's initial values from whatever an (unparsed) message showed."""
+    found = email.found or {}
+    initial: dict[str, Any] = {
+        "source": email.marketplace or "direct",
+        "external_id": email.external_id,
+        "guest_name": found.get("guest_name", ""),
+        "guest_email": found.get("guest_email", ""),
+        "guest_phone": found.get("guest_phone", ""),
+        "meeting_point": found.get("meeting_point", ""),
+        "special_requests": f"From the email “{email.subject}” (message #{email.pk}).",
+    }
+    if email.event in EVENT_STATUS:
+        initial["status"] = EVENT_STATUS[email.event]
+    party = parse_int(found.get("party_size", ""))
+    if party:
+        initial["party_size"] = party
+    for key in ("boat_price", "service_fee", "captain_fee", "owner_payout"):
+        amount = parse_money(found.get(key, ""))
+        if amount is not None:
+            initial[key] = amount
+    if found.get("boat"):
+        with contextlib.suppress(InvalidPayload, ValueError):  # no such boat: left empty
+            initial["boat"] = boat_resolve(BoatRef(name=found["boat"][:120])).pk
+    day, at = parse_date(found.get("date", "")), parse_time(found.get("start_time", ""))
+    if day and at:
+        start = datetime.combine(day, at, tzinfo=ZoneInfo(settings.TIME_ZONE))
+        initial["start"] = start
+        length = parse_duration(found.get("duration", ""))
+        end_at = parse_time(found.get("end_time", ""))
+        if length:
+            initial["end"] = start + length
+        elif end_at:
+            end = datetime.combine(day, end_at, tzinfo=start.tzinfo)
+            initial["end"] = end if end > start else end + timedelta(days=1)
+    return {k: v for k, v in initial.items() if v not in ("", None)}
