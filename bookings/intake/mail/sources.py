@@ -197,14 +197,28 @@ def _fetch(client: imaplib.IMAP4, uid: bytes) -> bytes | None:
 
 
 def _done(client: imaplib.IMAP4, uid: bytes, move_to: str) -> None:
-    if not move_to:
-        client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-        return
-    status, _ = client.uid("MOVE", uid, _quoted(move_to))
-    if status != "OK":  # a server without the MOVE extension
-        client.uid("COPY", uid, _quoted(move_to))
-        client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
-        client.expunge()
+    """Mark a stored message \\Seen, or move it; a move that fails leaves it in place, seen."""
+    if move_to:
+        if _move(client, uid, move_to):
+            return
+        client.create(_quoted(move_to))  # the folder may not exist yet (TRYCREATE)
+        if _move(client, uid, move_to):
+            return
+        log.warning("could not move a stored message to %r; marked seen instead", move_to)
+    client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+
+
+def _move(client: imaplib.IMAP4, uid: bytes, folder: str) -> bool:
+    status, _ = client.uid("MOVE", uid, _quoted(folder))
+    if status == "OK":
+        return True
+    # A server without the MOVE extension: copy, and delete only once the copy exists.
+    status, _ = client.uid("COPY", uid, _quoted(folder))
+    if status != "OK":
+        return False
+    client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
+    client.expunge()
+    return True
 
 
 # --- Files ----------------------------------------------------------------------------------
