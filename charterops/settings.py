@@ -349,6 +349,13 @@ CHARTEROPS_MAIL_AUTO_APPLY = env.list("CHARTEROPS_MAIL_AUTO_APPLY", default=[])
 CHARTEROPS_MAIL_AUTHSERV_IDS = env.list("CHARTEROPS_MAIL_AUTHSERV_IDS", default=[])
 # SNS topics allowed to post to anymail's SES inbound webhook (empty: any, behind basic auth).
 CHARTEROPS_MAIL_SES_TOPIC_ARNS = env.list("CHARTEROPS_MAIL_SES_TOPIC_ARNS", default=[])
+if CHARTEROPS_MAIL_SES_TOPIC_ARNS:
+    # Without basic auth anymail would take inbound mail from anyone who finds the URL.
+    mandatory(
+        "ANYMAIL_WEBHOOK_SECRET",
+        ",".join(ANYMAIL["WEBHOOK_SECRET"]),
+        why="user:password SNS sends to the SES inbound webhook",
+    )
 # The IMAP mailbox `manage.py mail_fetch` polls (beat runs it when a host is set).
 CHARTEROPS_MAIL_IMAP_HOST = env.str("CHARTEROPS_MAIL_IMAP_HOST", default="")
 CHARTEROPS_MAIL_IMAP_PORT = env.int("CHARTEROPS_MAIL_IMAP_PORT", default=993)

@@ -326,3 +326,24 @@ def test_mail_import_reads_eml_files(queen, tmp_path):
 
     assert "proposal for booking BS-4839215 [boatsetter changed]" in out.getvalue()
     assert mail_import(MAIL / "boatsetter__changed__new_time.eml")[0].duplicate
+
+
+def test_the_newcomers_demo_import_a_fixture_apply_it_and_see_it_fan_out(
+    monkeypatch, django_capture_on_commit_callbacks, superuser_client
+):
+    """README: `manage.py mail_import <fixture>` in the demo, Apply in the admin, fan-out done."""
+    monkeypatch.setenv("CHARTEROPS_DEMO_PASSWORD", "sail-away-42")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo", stdout=StringIO())
+    out = StringIO()
+    call_command("mail_import", str(MAIL / "boatsetter__confirmed__both_parts.eml"), stdout=out)
+    email = InboundEmail.objects.get()
+    assert "proposal for booking BS-4839215" in out.getvalue()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(f"/admin/bookings/inboundemail/{email.pk}/apply/")
+
+    assert response.status_code == 302
+    booking = Booking.objects.get(source="boatsetter", external_id="BS-4839215")
+    states = dict(TargetState.objects.filter(booking=booking).values_list("target", "status"))
+    assert states == {"calendar": "done", "crew": "done", "checklist": "done", "guest_page": "done"}
