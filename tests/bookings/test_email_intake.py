@@ -347,3 +347,13 @@ def test_the_newcomers_demo_import_a_fixture_apply_it_and_see_it_fan_out(
     booking = Booking.objects.get(source="boatsetter", external_id="BS-4839215")
     states = dict(TargetState.objects.filter(booking=booking).values_list("target", "status"))
     assert states == {"calendar": "done", "crew": "done", "checklist": "done", "guest_page": "done"}
+
+
+def test_nul_and_odd_bytes_in_a_message_are_stored_and_readable(queen):
+    raw = eml("boatsetter__unknown__new_layout").replace(
+        b"Hi Captain!", b"Listing: Queen\x00 of San Diego\r\nGuests: \xff\xfe6"
+    )
+    email = inbound_email_receive(raw, via="import", label="nul").email
+
+    assert email.status == Status.UNPARSED
+    assert "\x00" not in str(email.found)

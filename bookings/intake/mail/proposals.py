@@ -46,6 +46,7 @@ from .parsers import (
     parse_money,
     parse_time,
 )
+from .store import storable as _storable
 
 Status = InboundEmail.Status
 #: the model fields a proposal shows beside the booking, in the admin's order
@@ -84,7 +85,7 @@ def inbound_email_process(email: InboundEmail) -> Processed:
         message = BytesParser(policy=policy.default).parsebytes(bytes(email.raw))
         parsed = message_parse(message, sender_domain=email.sender_domain)
     except Exception as exc:  # noqa: BLE001 (any message is stored; a broken one is unparsed)
-        problems.append(f"could not read the message: {type(exc).__name__}: {exc}"[:500])
+        problems.append(_storable(f"could not read the message: {type(exc).__name__}: {exc}", 500))
     if parsed is None and not problems:
         problems.append("no marketplace parser recognises this message")
     fields: dict[str, Any] = {"problems": problems, "status": Status.UNPARSED}
@@ -94,8 +95,8 @@ def inbound_email_process(email: InboundEmail) -> Processed:
             marketplace=market.source,
             event=parsed.event,
             external_id=parsed.external_id[:64],
-            found={k: v[:500] for k, v in parsed.found.items()},
-            problems=list(parsed.problems),
+            found={k: _storable(v, 500) for k, v in parsed.found.items()},
+            problems=[_storable(p, 500) for p in parsed.problems],
             authenticated=authentic_for(
                 market.domains,
                 sender_domain=email.sender_domain,

@@ -40,7 +40,8 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(rest if sep else body).hexdigest()
 
 
-def _clean(text: Any, limit: int) -> str:
+def storable(text: Any, limit: int) -> str:
+    """``text`` as PostgreSQL text and JSON can hold it, cut to ``limit`` characters."""
     # PostgreSQL text and JSON cannot hold NUL; lone surrogates cannot be encoded.
     value = str(text).replace("\x00", "\ufffd")
     return value.encode("utf-8", "replace").decode("utf-8")[:limit]
@@ -53,7 +54,7 @@ def headers_of(message: Message) -> list[list[str]]:
             text = str(value)
         except Exception:  # noqa: BLE001 (an undecodable header is kept as its raw text)
             text = repr(value)
-        out.append([_clean(name, 100), _clean(text, MAX_HEADER_CHARS)])
+        out.append([storable(name, 100), storable(text, MAX_HEADER_CHARS)])
     return out
 
 
@@ -88,7 +89,7 @@ def inbound_email_store(
     are SES's; without them they are read from the ``Authentication-Results`` header.
     """
     message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-    message_id = _clean(_header(message, "Message-ID").strip(), 255)
+    message_id = storable(_header(message, "Message-ID").strip(), 255)
     digest = content_hash(raw)
     if verdicts is None:
         try:
@@ -100,9 +101,9 @@ def inbound_email_store(
         "via": via,
         "raw": raw,
         "size": len(raw),
-        "subject": _clean(_header(message, "Subject"), 300),
-        "from_address": _clean(sender, 254),
-        "sender_domain": _clean(domain_of(sender), 253),
+        "subject": storable(_header(message, "Subject"), 300),
+        "from_address": storable(sender, 254),
+        "sender_domain": storable(domain_of(sender), 253),
         "sent_at": _sent_at(message),
         "envelope": {**(envelope or {}), "auth": verdicts.as_dict()},
         "headers": headers_of(message),
