@@ -4,6 +4,7 @@ through the one upsert (stale rules included), auto-applied only when authentic.
 from __future__ import annotations
 
 import mailbox
+from datetime import datetime
 from email.message import EmailMessage
 from io import StringIO
 
@@ -141,6 +142,19 @@ def test_an_older_email_applied_after_a_newer_one_is_stale(queen, staff_user):
     result = proposal_apply(older, actor=staff_user)
 
     assert result.outcome == Status.STALE
+    assert Booking.objects.get().local_start.hour == 13
+
+
+def test_an_old_confirmation_forwarded_after_the_change_is_ordered_by_its_original(
+    queen, staff_user
+):
+    proposal_apply(receive("boatsetter__changed__new_time").email, actor=staff_user)
+    # forwarded on Jan 11 18:20 UTC, but quoting the original of Jan 11 08:02 Pacific
+    forwarded = receive("boatsetter__confirmed__forwarded").email
+    assert forwarded.occurred_at == datetime.fromisoformat("2027-01-11T08:02:00-08:00")
+    assert forwarded.sent_at == datetime.fromisoformat("2027-01-11T18:20:00+00:00")
+
+    assert proposal_apply(forwarded, actor=staff_user).outcome == Status.STALE
     assert Booking.objects.get().local_start.hour == 13
 
 

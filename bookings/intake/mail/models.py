@@ -46,6 +46,12 @@ class InboundEmail(models.Model):
     from_address = models.CharField(max_length=254, blank=True)
     sender_domain = models.CharField(max_length=253, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True, help_text="The Date header.")
+    occurred_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the marketplace sent it: the quoted original's date in a forward or "
+        "reply, else the Date header. Orders it against the booking's other events.",
+    )
     envelope = models.JSONField(
         default=dict, blank=True, help_text="How it came: envelope sender/recipient, mailbox, file."
     )

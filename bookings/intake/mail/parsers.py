@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage, Message
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -310,6 +311,8 @@ class Parsed:
     found: dict[str, str] = field(default_factory=dict)
     booking: dict[str, Any] | None = None  # the BookingIn object, valid, when complete
     problems: list[str] = field(default_factory=list)
+    #: when the marketplace sent the original of a forwarded or replied copy (else None)
+    original_sent_at: datetime | None = None
 
     @property
     def complete(self) -> bool:
@@ -343,7 +346,45 @@ def message_parse(message: Message, *, sender_domain: str) -> Parsed | None:
     if market is None:
         return None
     lines = text_lines(text)
-    return fields_parse(market, lines, subject=_original_subject(lines, subject))
+    parsed = fields_parse(market, lines, subject=_original_subject(lines, subject))
+    parsed.original_sent_at = original_sent_at(lines)
+    return parsed
+
+
+_WROTE = re.compile(r"^On (.+?\d{4}.*?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?).*wrote:$", re.IGNORECASE)
+
+
+def original_sent_at(lines: list[str]) -> datetime | None:
+    """The quoted original's date in a forward ("Date: ...") or a reply ("On ... wrote:").
+
+    A forward is sent later than its original; ordered by the forward's own Date, an old
+    confirmation forwarded after a change would undo the change. Times without a zone are
+    the business's (the forwarder's mail client shows local time).
+    """
+    for index, line in enumerate(lines):
+        text = ""
+        if line.lower().startswith("date:") and any(
+            "forwarded message" in earlier.lower() or earlier.lower().startswith("from:")
+            for earlier in lines[max(0, index - 3) : index]
+        ):
+            text = line[5:].strip()
+        elif found := _WROTE.match(line):
+            text = found.group(1)
+        if not text:
+            continue
+        try:
+            value = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            value = None
+        if value is None:
+            day, at = parse_date(text), parse_time(text.split(" at ", 1)[-1])
+            if day is None or at is None:
+                continue
+            value = datetime.combine(day, at, tzinfo=ZoneInfo(settings.TIME_ZONE))
+        elif value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+        return value
+    return None
 
 
 def fields_parse(market: Marketplace, lines: list[str], *, subject: str) -> Parsed:

@@ -97,6 +97,7 @@ def inbound_email_process(email: InboundEmail) -> Processed:
             external_id=parsed.external_id[:64],
             found={k: _storable(v, 500) for k, v in parsed.found.items()},
             problems=[_storable(p, 500) for p in parsed.problems],
+            occurred_at=parsed.original_sent_at or email.sent_at,
             authenticated=authentic_for(
                 market.domains,
                 sender_domain=email.sender_domain,
@@ -198,7 +199,7 @@ def proposal_apply(email: InboundEmail, *, actor: Any) -> Applied:
             source,
             payload,
             actor=actor,
-            occurred_at=locked.sent_at,
+            occurred_at=locked.occurred_at or locked.sent_at,
             event_id=(locked.message_id or f"inbound-email-{locked.pk}")[:120],
             via="email",
             event_type="booking.cancelled" if locked.event == "cancelled" else "booking.updated",
