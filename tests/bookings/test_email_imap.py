@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import imaplib
+import ssl
 from io import StringIO
 
 import pytest
@@ -118,3 +119,37 @@ def test_mail_fetch_command_prints_one_line_per_message(dovecot, imap, queen, se
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(f"imap:{folder}/1: stored #") and "unparsed" in lines[0]
     assert lines[1] == "no new messages"
+
+
+def test_the_beat_task_polls_the_configured_mailbox(dovecot, imap, queen, settings):
+    from bookings.tasks import mail_fetch_task
+
+    folder = fresh_folder(imap, "Bookings-task")
+    deliver(imap, folder, eml("boatsetter__request__expires"))
+    settings.CHARTEROPS_MAIL_IMAP_HOST = dovecot.host
+    settings.CHARTEROPS_MAIL_IMAP_PORT = dovecot.port
+    settings.CHARTEROPS_MAIL_IMAP_SSL = False
+    settings.CHARTEROPS_MAIL_IMAP_USER = dovecot.user
+    settings.CHARTEROPS_MAIL_IMAP_PASSWORD = dovecot.password
+    settings.CHARTEROPS_MAIL_IMAP_FOLDER = folder
+
+    assert mail_fetch_task() == 1
+    assert mail_fetch_task() == 0
+    assert InboundEmail.objects.get().event == "request"
+
+
+def test_tls_to_the_mailbox_verifies_the_certificate(dovecot, monkeypatch):
+    """imaplib's default TLS context verifies nothing; the app password must not go to anyone
+    who answers. A server that does not speak TLS is an ImapError, not a crash."""
+    contexts = []
+    real = imaplib.IMAP4_SSL
+
+    def spy(*args, ssl_context=None, **kwargs):
+        contexts.append(ssl_context)
+        return real(*args, ssl_context=ssl_context, **kwargs)
+
+    monkeypatch.setattr(imaplib, "IMAP4_SSL", spy)
+    with pytest.raises(ImapError):
+        mail_fetch(dataclasses.replace(box(dovecot, "INBOX"), ssl=True))
+    (context,) = contexts
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

@@ -12,6 +12,7 @@ import contextlib
 import imaplib
 import logging
 import mailbox
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,10 @@ def ses_raw(ses_event: dict[str, Any], message: Any) -> bytes:
     if isinstance(content, str):
         if action.get("encoding") == "BASE64":
             return base64.b64decode(content.encode("ascii"))
-        return content.encode("utf-8", "surrogateescape")
+        try:
+            return content.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate JSON allowed: keep the rest
+            return content.encode("utf-8", "replace")
     return message.as_bytes()  # the S3 action: anymail streamed and parsed the object
 
 
@@ -146,9 +150,14 @@ def mail_fetch(box: ImapMailbox, *, limit: int = 200) -> list[Received]:
     new, and the next poll stores a duplicate, which the store recognises. Retried by the
     next beat run; raises ImapError when the mailbox cannot be reached.
     """
-    client_class = imaplib.IMAP4_SSL if box.ssl else imaplib.IMAP4
     try:
-        client = client_class(box.host, box.port, timeout=30)
+        if box.ssl:
+            # imaplib's default context verifies nothing: the app password would go to anyone.
+            client = imaplib.IMAP4_SSL(
+                box.host, box.port, ssl_context=ssl.create_default_context(), timeout=30
+            )
+        else:
+            client = imaplib.IMAP4(box.host, box.port, timeout=30)
     except OSError as exc:
         raise ImapError(f"cannot reach {box.host}:{box.port}: {exc}") from exc
     results: list[Received] = []
