@@ -143,11 +143,24 @@ def test_a_topic_not_listed_is_dropped(client, queen, settings):
 
 
 @pytest.mark.parametrize(
-    "name", ["boatsetter__confirmed__truncated_mime", "boatsetter__unknown__new_layout"]
+    ("name", "status"),
+    [
+        ("boatsetter__confirmed__truncated_mime", "unparsed"),
+        ("boatsetter__unknown__new_layout", "unparsed"),
+        ("boatsetter__confirmed__spoofed_sender", "proposed"),
+        ("boatsetter__confirmed__dkim_failed", "proposed"),
+        ("boatsetter__confirmed__html_only", "proposed"),
+        ("boatsetter__confirmed__forwarded", "proposed"),
+    ],
 )
-def test_broken_or_unknown_mail_through_ses_is_stored_not_a_500(client, queen, name):
-    assert post(client, inline(name)).status_code == 200
-    assert InboundEmail.objects.get().status == "unparsed"
+def test_suspicious_or_broken_mail_through_ses_is_stored_never_auto_applied_not_a_500(
+    client, queen, settings, name, status
+):
+    settings.CHARTEROPS_MAIL_AUTO_APPLY = ["boatsetter"]
+    # SES's verdicts are about the envelope: make them fail as they would for these
+    assert post(client, inline(name, verdict="FAIL")).status_code == 200
+    assert InboundEmail.objects.get().status == status
+    assert not Booking.objects.exists()
 
 
 def test_s3_content_is_fetched_with_boto3(client, queen, aws, settings):
@@ -172,3 +185,26 @@ def test_s3_content_is_fetched_with_boto3(client, queen, aws, settings):
     assert email.message_id == "<chg.4839215.1736886669@boatsetter.com>"
     assert email.status == "proposed" and email.event == "changed"
     assert b"Start time: 1:00 PM" in bytes(email.raw)
+
+
+def test_a_20_mb_message_in_s3_is_stored_whole_not_a_500(client, queen, aws, settings):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Boatsetter <notifications@boatsetter.com>"
+    message["Subject"] = "Booking confirmed: Ana Ruiz"
+    message["Message-ID"] = "<big-s3@boatsetter.com>"
+    message.set_content("Photos of the dock attached.")
+    message.add_attachment(b"\0" * (20 * 1024 * 1024), maintype="application",
+                           subtype="octet-stream", filename="dock.bin")  # fmt: skip
+    s3 = boto3.client("s3", region_name=settings.AWS_REGION)
+    s3.create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": settings.AWS_REGION}
+    )
+    s3.put_object(Bucket=BUCKET, Key="inbound/big", Body=message.as_bytes())
+    action = {"type": "S3", "topicArn": TOPIC, "bucketName": BUCKET, "objectKey": "inbound/big"}
+
+    assert post(client, sns(ses_event(action=action, content=None))).status_code == 200
+    email = InboundEmail.objects.get()
+    assert email.size > 20 * 1024 * 1024
+    assert email.status == "unparsed"
