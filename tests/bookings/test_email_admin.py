@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.intake.mail.models import InboundEmail
@@ -159,3 +161,11 @@ def test_an_unparsed_message_opens_a_prefilled_add_form_and_links_the_booking(qu
     email.refresh_from_db()
     assert email.status == Status.LINKED
     assert email.booking == Booking.objects.get(external_id="BS-4839215")
+
+
+def test_the_list_never_reads_the_raw_messages(queen, ops_client):
+    receive("boatsetter__confirmed__both_parts")
+    with CaptureQueriesContext(connection) as queries:
+        ops_client.get(reverse(LIST))
+    listing = [q["sql"] for q in queries.captured_queries if "bookings_inboundemail" in q["sql"]]
+    assert listing and not any('"raw"' in sql for sql in listing)

@@ -131,6 +131,10 @@ class InboundEmailAdmin(ScalableListMixin, admin.ModelAdmin):
             for f in (row if isinstance(row, tuple) else (row,))
         ]
 
+    def get_queryset(self, request):
+        # The raw message may be megabytes: read it only where it is shown (the text).
+        return super().get_queryset(request).defer("raw")
+
     def has_add_permission(self, request):
         return False
 
@@ -355,4 +359,4 @@ def _email_from(request) -> InboundEmail | None:
     value = request.GET.get(FROM_EMAIL, "")
     if not value.isdigit() or not request.user.has_perm("bookings.view_inboundemail"):
         return None
-    return InboundEmail.objects.filter(pk=int(value)).first()
+    return InboundEmail.objects.defer("raw").filter(pk=int(value)).first()

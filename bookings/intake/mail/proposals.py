@@ -38,7 +38,6 @@ from .authenticity import Verdicts, authentic_for
 from .models import InboundEmail
 from .parsers import (
     EVENT_STATUS,
-    MARKETPLACES,
     message_parse,
     parse_date,
     parse_duration,
@@ -65,10 +64,6 @@ class ProposalClosed(Exception):
 class Processed:
     email: InboundEmail
     outcome: str  # unparsed | proposed | applied | stale | (the status it already had)
-
-
-def _market(name: str):
-    return next((m for m in MARKETPLACES if m.source == name), None)
 
 
 def inbound_email_process(email: InboundEmail) -> Processed:
@@ -124,7 +119,7 @@ def inbound_email_process(email: InboundEmail) -> Processed:
         updated = InboundEmail.objects.filter(pk=email.pk, status=Status.RECEIVED).update(**fields)
         if updated:
             audit_log(f"bookings.inbound_email.{fields['status']}", email, data={"via": email.via})
-    email.refresh_from_db()
+    email.refresh_from_db(fields=[*fields, "status"])  # not the raw bytes again
     if updated and _auto_apply_allowed(email):
         try:
             result = proposal_apply(email, actor=SourceActor(f"email:{email.marketplace}"))
@@ -190,7 +185,7 @@ def proposal_apply(email: InboundEmail, *, actor: Any) -> Applied:
     ``bookings.inbound_email.applied`` (or ``.stale``) row.
     """
     with transaction.atomic(durable=True):
-        locked = InboundEmail.objects.select_for_update(of=("self",)).get(pk=email.pk)
+        locked = InboundEmail.objects.select_for_update(of=("self",)).defer("raw").get(pk=email.pk)
         if locked.status != Status.PROPOSED or not locked.payload:
             raise ProposalClosed(f"this message is {locked.get_status_display().lower()}")
         source = source_check(locked.marketplace, field="marketplace")

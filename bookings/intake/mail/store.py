@@ -119,5 +119,5 @@ def inbound_email_store(
     except IntegrityError:
         existing = InboundEmail.objects.filter(message_id=message_id, content_hash=digest)
         existing.update(times_seen=F("times_seen") + 1)
-        return Stored(existing.get(), False)
+        return Stored(existing.defer("raw").get(), False)
     return Stored(email, True)
