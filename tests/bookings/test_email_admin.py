@@ -169,3 +169,22 @@ def test_the_list_never_reads_the_raw_messages(queen, ops_client):
         ops_client.get(reverse(LIST))
     listing = [q["sql"] for q in queries.captured_queries if "bookings_inboundemail" in q["sql"]]
     assert listing and not any('"raw"' in sql for sql in listing)
+
+
+def test_the_booking_page_lists_the_emails_it_came_from(queen, ops_client):
+    email = receive("boatsetter__confirmed__both_parts")
+    ops_client.post(reverse("admin:bookings_inboundemail_apply", args=[email.pk]))
+    booking = Booking.objects.get()
+
+    page = ops_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Booking confirmed: Ana Ruiz" in html
+    assert reverse("admin:bookings_inboundemail_change", args=[email.pk]) in html
+
+
+def test_a_booking_without_emails_has_no_email_section(booking, ops_client):
+    page = ops_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+    assert page.status_code == 200
+    assert "Emails" not in page.content.decode()

@@ -336,9 +336,43 @@ def _shown(value) -> str:
     return str(value)
 
 
+class InboundEmailInline(admin.TabularInline):
+    """The emails a booking was made or changed from, on its page (read-only)."""
+
+    model = InboundEmail
+    fk_name = "booking"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["received_at", "subject", "event", "status", "authenticated"]
+    readonly_fields = fields
+    verbose_name_plural = "emails"
+    ordering = ["-received_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("raw", "headers", "found", "payload")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class BookingFromEmailMixin:
     """The booking admin's add form, prefilled from an unparsed message (``?from_email=<id>``);
-    the booking saved there is linked back to the message."""
+    the booking saved there is linked back to the message. A booking made or changed from
+    emails lists them on its page."""
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        if (
+            obj is not None
+            and request.user.has_perm("bookings.view_inboundemail")
+            and InboundEmail.objects.filter(booking=obj).exists()
+        ):
+            inlines.append(InboundEmailInline)
+        return inlines
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
