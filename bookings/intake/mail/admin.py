@@ -84,6 +84,7 @@ class InboundEmailAdmin(ScalableListMixin, admin.ModelAdmin):
         "auth_badge",
         "booking_link",
     ]
+    list_display_links = ["received_at", "subject_display"]
     list_filter = [
         AttentionFilter,
         "status",
@@ -106,7 +107,7 @@ class InboundEmailAdmin(ScalableListMixin, admin.ModelAdmin):
                 "fields": [
                     ("subject", "from_address"),
                     ("marketplace", "event", "external_id"),
-                    ("via", "received_at", "sent_at", "times_seen"),
+                    ("via", "received_at", "sent_at", "occurred_at", "times_seen"),
                     ("message_id", "size"),
                 ]
             },
