@@ -61,3 +61,12 @@ def mail_fetch_task() -> int:
     from .intake.mail.sources import ImapMailbox, mail_fetch
 
     return len(mail_fetch(ImapMailbox.from_settings()))
+
+
+@shared_task(name="bookings.inbound_emails_unread_process", acks_late=True, ignore_result=True)
+def inbound_emails_unread_process_task() -> int:
+    """Beat's backstop: read inbound emails stored but left unread (idempotent; the next run
+    is the retry). Returns how many it read."""
+    from .intake.mail.proposals import inbound_emails_unread_process
+
+    return inbound_emails_unread_process()

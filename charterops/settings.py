@@ -365,6 +365,11 @@ CHARTEROPS_MAIL_IMAP_PASSWORD = env.str("CHARTEROPS_MAIL_IMAP_PASSWORD", default
 CHARTEROPS_MAIL_IMAP_FOLDER = env.str("CHARTEROPS_MAIL_IMAP_FOLDER", default="INBOX")
 # Where stored messages are moved to; empty: they stay and are marked \Seen.
 CHARTEROPS_MAIL_IMAP_MOVE_TO = env.str("CHARTEROPS_MAIL_IMAP_MOVE_TO", default="")
+# Backstop: messages stored but left unread (every door reads what it stores at once).
+CELERY_BEAT_SCHEDULE["inbound-emails-unread"] = {
+    "task": "bookings.inbound_emails_unread_process",
+    "schedule": timedelta(minutes=10),
+}
 if CHARTEROPS_MAIL_IMAP_HOST:
     mandatory("CHARTEROPS_MAIL_IMAP_USER", CHARTEROPS_MAIL_IMAP_USER)
     mandatory("CHARTEROPS_MAIL_IMAP_PASSWORD", CHARTEROPS_MAIL_IMAP_PASSWORD, why="an app password")

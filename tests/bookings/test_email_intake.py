@@ -4,12 +4,13 @@ through the one upsert (stale rules included), auto-applied only when authentic.
 from __future__ import annotations
 
 import mailbox
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from bookings.intake.mail.models import InboundEmail
 from bookings.intake.mail.proposals import (
@@ -22,6 +23,7 @@ from bookings.intake.mail.proposals import (
 from bookings.intake.mail.sources import inbound_email_receive, mail_import
 from bookings.intake.mail.store import inbound_email_store
 from bookings.models import Booking
+from bookings.tasks import inbound_emails_unread_process_task
 from charterops.models import AuditEvent, TargetState
 from tests.bookings.email_support import MAIL, eml
 
@@ -371,3 +373,15 @@ def test_nul_and_odd_bytes_in_a_message_are_stored_and_readable(queen):
 
     assert email.status == Status.UNPARSED
     assert "\x00" not in str(email.found)
+
+
+def test_beats_backstop_reads_a_message_stored_but_left_unread(queen):
+    stored = inbound_email_store(eml("boatsetter__confirmed__both_parts"), via="ses").email
+    assert inbound_emails_unread_process_task() == 0  # too fresh: its door is still at it
+    InboundEmail.objects.filter(pk=stored.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    assert inbound_emails_unread_process_task() == 1
+    assert InboundEmail.objects.get().status == Status.PROPOSED
+    assert inbound_emails_unread_process_task() == 0

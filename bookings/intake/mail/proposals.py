@@ -309,3 +309,20 @@ def booking_initial_from_email(email: InboundEmail) -> dict[str, Any]:
             end = datetime.combine(day, end_at, tzinfo=start.tzinfo)
             initial["end"] = end if end > start else end + timedelta(days=1)
     return {k: v for k, v in initial.items() if v not in ("", None)}
+
+
+def inbound_emails_unread_process(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Read every message stored but left unread (its door failed after storing it).
+
+    The backstop of beat: each door reads what it stores at once and retries by redelivery,
+    so this finds only what every retry missed. Idempotent; returns how many it read.
+    """
+    cutoff = timezone.now() - older_than
+    unread = InboundEmail.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff)
+    done = 0
+    for pk in unread.order_by("received_at", "pk").values_list("pk", flat=True)[:200]:
+        email = InboundEmail.objects.filter(pk=pk).first()
+        if email is not None:
+            inbound_email_process(email)
+            done += 1
+    return done
