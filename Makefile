@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install uv chromium axe demo serve test test-python test-node lint format worker beat bench migrate
+.PHONY: install uv chromium dovecot axe demo serve test test-python test-node lint format worker beat bench migrate
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -25,6 +25,15 @@ chromium:
 	    echo "Installing Debian's chromium for the browser tests..."; \
 	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium; browser tests will skip (fail under CI=true)"; \
 	  else echo "chromium is missing and cannot be installed here; browser tests will skip (fail under CI=true)"; fi; \
+	fi
+
+# Debian's Dovecot for the IMAP tests (each test starts its own on a loopback port); as chromium.
+dovecot:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's dovecot-imapd for the IMAP tests..."; \
+	    (apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null) || echo "could not install dovecot-imapd; IMAP tests will skip (fail under CI=true)"; \
+	  else echo "dovecot is missing and cannot be installed here; IMAP tests will skip (fail under CI=true)"; fi; \
 	fi
 
 migrate: install
@@ -48,7 +57,7 @@ axe:
 	  else echo "npm is missing; accessibility checks will skip (fail under CI=true)"; fi; \
 	fi
 
-test: install chromium axe test-python test-node
+test: install chromium dovecot axe test-python test-node
 
 test-python:
 	CHARTEROPS_MODE=demo $(RUN) pytest

@@ -28,6 +28,7 @@ from guestpages.admin import GuestPageInline
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
 from .intake import EVENT_TYPES
+from .intake.mail.admin import BookingFromEmailMixin
 from .intake_admin import (
     ApiTokenAdminMixin,
     BookingImportMixin,
@@ -95,6 +96,7 @@ class TargetStateInline(admin.TabularInline):
 class BookingAdmin(
     WeekBoardAdminMixin,
     BookingImportMixin,
+    BookingFromEmailMixin,
     BookingCrewOpsMixin,
     BookingVoyageMixin,
     BookingMarketplaceMixin,

@@ -363,5 +363,7 @@ class CalendarDrift(models.Model):
         return f"{self.get_kind_display()}: {self.message}"
 
 
-# The marketplaces' rules live in their own sub-package; imported so Django registers them.
+# Sub-packages' models, imported so Django registers them: inbound marketplace email
+# (bookings/intake/mail/) and the marketplaces' rules.
+from .intake.mail.models import InboundEmail  # noqa: E402, F401
 from .marketplace.models import BookingPayout, MarketplaceRules  # noqa: E402, F401

@@ -50,3 +50,23 @@ def webhook_deliveries_help_task() -> int:
     from .intake.webhook import webhook_deliveries_help
 
     return webhook_deliveries_help()
+
+
+@shared_task(name="bookings.mail_fetch", acks_late=True, ignore_result=True)
+def mail_fetch_task() -> int:
+    """Poll the IMAP mailbox (beat, when CHARTEROPS_MAIL_IMAP_HOST is set): store every new
+    message, then mark or move it. Idempotent (the store dedupes); not retried, the next
+    poll is the retry. Returns how many messages it read.
+    """
+    from .intake.mail.sources import ImapMailbox, mail_fetch
+
+    return len(mail_fetch(ImapMailbox.from_settings()))
+
+
+@shared_task(name="bookings.inbound_emails_unread_process", acks_late=True, ignore_result=True)
+def inbound_emails_unread_process_task() -> int:
+    """Beat's backstop: read inbound emails stored but left unread (idempotent; the next run
+    is the retry). Returns how many it read."""
+    from .intake.mail.proposals import inbound_emails_unread_process
+
+    return inbound_emails_unread_process()

@@ -342,6 +342,42 @@ CHARTEROPS_INTAKE_SOURCES = env.list("CHARTEROPS_INTAKE_SOURCES", default=[])
 if CHARTEROPS_INTAKE_QUEUE:
     CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]["options"] = {"queue": CHARTEROPS_INTAKE_QUEUE}
 
+# --- Bookings intake by email (bookings/intake/mail/) -------------------------------------
+# Marketplaces whose complete, authenticated (DKIM/DMARC) emails apply without a person.
+CHARTEROPS_MAIL_AUTO_APPLY = env.list("CHARTEROPS_MAIL_AUTO_APPLY", default=[])
+# Receiving servers whose Authentication-Results header is trusted (empty: the topmost one).
+CHARTEROPS_MAIL_AUTHSERV_IDS = env.list("CHARTEROPS_MAIL_AUTHSERV_IDS", default=[])
+# SNS topics allowed to post to anymail's SES inbound webhook (empty: any, behind basic auth).
+CHARTEROPS_MAIL_SES_TOPIC_ARNS = env.list("CHARTEROPS_MAIL_SES_TOPIC_ARNS", default=[])
+if CHARTEROPS_MAIL_SES_TOPIC_ARNS:
+    # Without basic auth anymail would take inbound mail from anyone who finds the URL.
+    mandatory(
+        "ANYMAIL_WEBHOOK_SECRET",
+        ",".join(ANYMAIL["WEBHOOK_SECRET"]),
+        why="user:password SNS sends to the SES inbound webhook",
+    )
+# The IMAP mailbox `manage.py mail_fetch` polls (beat runs it when a host is set).
+CHARTEROPS_MAIL_IMAP_HOST = env.str("CHARTEROPS_MAIL_IMAP_HOST", default="")
+CHARTEROPS_MAIL_IMAP_PORT = env.int("CHARTEROPS_MAIL_IMAP_PORT", default=993)
+CHARTEROPS_MAIL_IMAP_SSL = env.bool("CHARTEROPS_MAIL_IMAP_SSL", default=True)
+CHARTEROPS_MAIL_IMAP_USER = env.str("CHARTEROPS_MAIL_IMAP_USER", default="")
+CHARTEROPS_MAIL_IMAP_PASSWORD = env.str("CHARTEROPS_MAIL_IMAP_PASSWORD", default="")
+CHARTEROPS_MAIL_IMAP_FOLDER = env.str("CHARTEROPS_MAIL_IMAP_FOLDER", default="INBOX")
+# Where stored messages are moved to; empty: they stay and are marked \Seen.
+CHARTEROPS_MAIL_IMAP_MOVE_TO = env.str("CHARTEROPS_MAIL_IMAP_MOVE_TO", default="")
+# Backstop: messages stored but left unread (every door reads what it stores at once).
+CELERY_BEAT_SCHEDULE["inbound-emails-unread"] = {
+    "task": "bookings.inbound_emails_unread_process",
+    "schedule": timedelta(minutes=10),
+}
+if CHARTEROPS_MAIL_IMAP_HOST:
+    mandatory("CHARTEROPS_MAIL_IMAP_USER", CHARTEROPS_MAIL_IMAP_USER)
+    mandatory("CHARTEROPS_MAIL_IMAP_PASSWORD", CHARTEROPS_MAIL_IMAP_PASSWORD, why="an app password")
+    CELERY_BEAT_SCHEDULE["mail-fetch"] = {
+        "task": "bookings.mail_fetch",
+        "schedule": timedelta(minutes=env.int("CHARTEROPS_MAIL_IMAP_EVERY_MINUTES", default=5)),
+    }
+
 # --- Calendar ---------------------------------------------------------------------------
 CHARTEROPS_CALENDAR_BACKEND = env.str("CHARTEROPS_CALENDAR_BACKEND", default="local")
 CHARTEROPS_GOOGLE_CALENDAR_ID = env.str("CHARTEROPS_GOOGLE_CALENDAR_ID", default="")

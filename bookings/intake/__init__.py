@@ -11,11 +11,11 @@
   (``POST /api/bookings/``), ``csv_import`` (the admin's import), and ``crew/scc_api.py``
   (the legacy SCC ``POST /api/events``; it lives in ``crew`` because it carries a crew list,
   applied by ``crew.assignments.crew_assignments_apply`` inside the same transaction).
-- Email intake (a later issue): add ``email.py`` here. It parses a marketplace's
-  confirmation email into a ``BookingIn`` (an event id from the Message-ID, ``occurred_at``
-  from the Date header) and hands it to ``booking_upsert_from_event`` with its source's
-  name (e.g. ``boatsetter``), so an emailed booking meets the webhook's. Nothing else in
-  this package changes for it.
+- ``mail/``: marketplace emails (SES inbound through anymail, an IMAP mailbox, ``.eml`` and
+  ``.mbox`` files), stored raw first, parsed into proposals staff apply through
+  ``booking_upsert_from_event`` with the marketplace as source (e.g. ``boatsetter``), the
+  Message-ID as event id and the Date header as ``occurred_at``, so an emailed booking meets
+  the webhook's.
 
 Nothing else creates or changes a booking from outside.
 """
