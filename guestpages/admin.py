@@ -1,4 +1,5 @@
-"""Admin for guest pages: the list, the panel on the booking page, and "Republish guest page"."""
+"""Admin for guest pages: the list, the panel on the booking page, "Republish guest page", and the
+guest messages (their log on the booking page, the per-booking switch)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from django.utils.html import format_html
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
-from .models import GuestPage
+from .messages import guest_message_preview, guest_message_settings, guest_messages_switch
+from .models import GuestMessage, GuestPage
 from .publishing import guest_page_republish
 
 
@@ -25,6 +27,13 @@ def _public_link(page: GuestPage) -> str:
         '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
         page.public_url,
         page.public_url,
+    )
+
+
+def _may_see_bookings(request: HttpRequest) -> bool:
+    """Who sees a booking sees its guest messages (they are part of the booking's record)."""
+    return request.user.has_perm("bookings.view_booking") or request.user.has_perm(
+        "bookings.change_booking"
     )
 
 
@@ -39,7 +48,15 @@ class GuestPageInline(admin.StackedInline):
     extra = 0
     max_num = 1
     can_delete = False
-    fields = ["public_link", "status", "published_at", "content_hash", "guest_photos", "republish"]
+    fields = [
+        "public_link",
+        "status",
+        "published_at",
+        "content_hash",
+        "guest_photos",
+        "guest_messages",
+        "republish",
+    ]
     readonly_fields = fields
     verbose_name = "guest page"
     verbose_name_plural = "guest page"
@@ -86,6 +103,17 @@ class GuestPageInline(admin.StackedInline):
             obj.booking_id,
             counts["total"],
             counts["hidden"],
+        )
+
+    @admin.display(description="guest messages")
+    def guest_messages(self, obj: GuestPage) -> str:
+        """Whether the guest is messaged (and how), with the link to switch it."""
+        prefs = guest_message_settings(obj.booking)
+        state = "Off" if not prefs.enabled else ("On, texts first" if prefs.prefer_sms else "On")
+        return format_html(
+            '{} · <a href="{}">Change</a> (the messages are listed under "Guest messages")',
+            state,
+            reverse("admin:guestpages_guestmessage_switch", args=[obj.booking_id]),
         )
 
     @admin.display(description="")
@@ -165,3 +193,131 @@ class GuestPageAdmin(admin.ModelAdmin):
     def republish_pages(self, request, queryset):
         for page in queryset.select_related("booking", "booking__boat"):
             self._republish(request, page.booking)
+
+
+class GuestMessageInline(admin.TabularInline):
+    """On the booking page: every message the guest was sent (or will be), read-only."""
+
+    model = GuestMessage
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "guest messages"
+    fields = readonly_fields = [
+        "created_at",
+        "kind",
+        "channel",
+        "recipient",
+        "booking_version",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+        "preview_link",
+    ]
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    @admin.display(description="text")
+    def preview_link(self, obj: GuestMessage) -> str:
+        return format_html(
+            '<a href="{}">Read</a>', reverse("admin:guestpages_guestmessage_change", args=[obj.pk])
+        )
+
+
+@admin.register(GuestMessage)
+class GuestMessageAdmin(admin.ModelAdmin):
+    """Guest messages as a read-only log, with what the guest read; and the per-booking switch."""
+
+    list_display = ["created_at", "booking", "kind", "channel", "status", "sent_at", "error"]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["booking"]
+    search_fields = ["booking__external_id", "booking__guest_name", "recipient"]
+    fields = readonly_fields = [
+        "booking",
+        "kind",
+        "booking_version",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "provider_message_id",
+        "error",
+        "text",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
+
+    @admin.display(description="what the guest read")
+    def text(self, obj: GuestMessage) -> str:
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>', guest_message_preview(obj)
+        )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "switch/<int:booking_id>/",
+                self.admin_site.admin_view(self.switch_view),
+                name="guestpages_guestmessage_switch",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def switch_view(self, request: HttpRequest, booking_id: int) -> HttpResponse:
+        """GET shows the booking's setting; POST switches guest messages on or off."""
+        if not request.user.has_perm("bookings.change_booking"):
+            raise PermissionDenied
+        booking = get_object_or_404(Booking.objects.select_related("boat"), pk=booking_id)
+        back = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if request.method == "POST":
+            prefs = guest_messages_switch(
+                booking,
+                enabled=request.POST.get("enabled") == "on",
+                prefer_sms=request.POST.get("prefer_sms") == "on",
+                actor=request.user,
+            )
+            self.message_user(
+                request,
+                f"{booking.reference}: guest messages are {'on' if prefs.enabled else 'off'}.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/guestpages/guest_messages_switch.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Guest messages",
+                "booking": booking,
+                "prefs": guest_message_settings(booking),
+                "opts": self.model._meta,
+                "back_url": back,
+            },
+        )

@@ -1,4 +1,4 @@
-"""The guest's confirmation page of a booking."""
+"""The guest's confirmation page of a booking, and the messages the guest is sent."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from bookings.models import Booking
+from charterops.outbox import OutboxMessage
 
 PAGE_ID_ALPHABET = string.ascii_lowercase + string.digits
 PAGE_ID_LENGTH = 12
@@ -44,3 +45,77 @@ class GuestPage(models.Model):
 
     def __str__(self) -> str:
         return f"/g/{self.page_id}"
+
+
+class GuestMessageSettings(models.Model):
+    """Per booking: whether the guest is messaged at all, and by which channel.
+
+    No row means the defaults (messages on, email first). Some marketplaces relay messages
+    themselves, so staff can switch ours off for one booking.
+    """
+
+    booking = models.OneToOneField(
+        Booking, on_delete=models.CASCADE, related_name="guest_message_settings"
+    )
+    enabled = models.BooleanField(default=True, help_text="Send the guest our messages.")
+    prefer_sms = models.BooleanField(
+        default=False, help_text="Text the guest's mobile even when there is an email address."
+    )
+    round = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Bumped each time messages are switched back on."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "guest message settings"
+        verbose_name_plural = "guest message settings"
+
+    def __str__(self) -> str:
+        return f"Guest messages of {self.booking_id}: {'on' if self.enabled else 'off'}"
+
+
+class GuestMessage(OutboxMessage):
+    """One message to the guest about one version of a booking, recorded before it is sent.
+
+    An outbox row (``charterops.outbox``); the unique (booking, version, kind, round) makes a
+    redelivered or concurrent run record nothing new.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation"
+        CHANGED = "changed", "Change notice"
+        CANCELLED = "cancelled", "Cancellation notice"
+        REMINDER = "reminder", "Day-before reminder"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="guest_messages")
+    booking_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: the settings' round: a message superseded by "off" can be recorded again once back on
+    round = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient = models.CharField(max_length=254)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "booking_version", "kind", "round"],
+                name="guest_message_once_per_version_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["booking"],
+                name="guest_message_unsettled",
+                condition=models.Q(status__in=["queued", "sending", "retrying"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to the guest (v{self.booking_version})"
