@@ -39,6 +39,10 @@ class GuestPage(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     public_url = models.URLField(blank=True)
+    #: the booking version the calendar file's DTSTAMP was taken for, and that stamp: fixed per
+    #: version so that the page's bytes (and hash) change only when the booking does.
+    calendar_version = models.PositiveIntegerField(default=0, editable=False)
+    calendar_stamp = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-published_at"]
