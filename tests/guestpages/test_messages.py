@@ -194,7 +194,8 @@ def test_a_transient_failure_retries_and_the_target_is_not_done(booking, monkeyp
         GuestNotifyTarget().sync(booking)
     message = GuestMessage.objects.get()
     assert message.status == "retrying" and message.next_attempt_at is not None
-    assert guest_message_deliver(message.pk) == "waiting"  # not due yet: never "success"
+    with time_machine.travel(message.next_attempt_at - timedelta(seconds=1), tick=False):
+        assert guest_message_deliver(message.pk) == "waiting"  # not due yet: never "success"
 
     with time_machine.travel(message.next_attempt_at + timedelta(seconds=61), tick=False):
         assert guest_messages_sweep() == {"sent": 1}
