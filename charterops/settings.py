@@ -441,6 +441,7 @@ CHARTEROPS_RATE_LIMITS = {
         "photo-view": "300/m",
         "guest-page": "120/m",
         "guest-endpoint": "120/m",
+        "guest-form": "60/m",
     }.items()
 }
 if env.bool("DJANGO_BEHIND_PROXY", default=False):

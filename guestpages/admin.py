@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
+from .manifest import ManifestRefused, party_status, waiver_document, waiver_text_publish
 from .messages import guest_message_preview, guest_message_settings, guest_messages_switch
-from .models import GuestMessage, GuestPage
+from .models import GuestMessage, GuestPage, Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .publishing import guest_page_republish
 
 
@@ -55,6 +56,7 @@ class GuestPageInline(admin.StackedInline):
         "content_hash",
         "guest_photos",
         "guest_messages",
+        "party",
         "republish",
     ]
     readonly_fields = fields
@@ -114,6 +116,21 @@ class GuestPageInline(admin.StackedInline):
             '{} · <a href="{}">Change</a> (the messages are listed under "Guest messages")',
             state,
             reverse("admin:guestpages_guestmessage_switch", args=[obj.booking_id]),
+        )
+
+    @admin.display(description="party")
+    def party(self, obj: GuestPage) -> str:
+        """Waivers signed against the party size, and the emergency contact ashore."""
+        manifest = Manifest.objects.filter(booking=obj.booking_id).first()
+        contact = (
+            f"{manifest.emergency_name}, {manifest.emergency_phone}"
+            if manifest and manifest.emergency_name
+            else "none yet"
+        )
+        return format_html(
+            "{} · emergency contact ashore: {} (names under “Party (manifest)”)",
+            party_status(obj.booking),
+            contact,
         )
 
     @admin.display(description="")
@@ -227,7 +244,12 @@ class GuestMessageInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return _may_see_bookings(request)
+        return obj is not None and _may_see_bookings(request)  # not on the add form
+
+    def get_queryset(self, request):
+        # Django checks the view permission here without the booking; ask what it means.
+        queryset = GuestMessage.objects.all()
+        return queryset if _may_see_bookings(request) else queryset.none()
 
     @admin.display(description="text")
     def preview_link(self, obj: GuestMessage) -> str:
@@ -321,3 +343,134 @@ class GuestMessageAdmin(admin.ModelAdmin):
                 "back_url": back,
             },
         )
+
+
+def _waiver_download_url(signature: WaiverSignature) -> str:
+    return reverse("admin:guestpages_waiversignature_download", args=[signature.pk])
+
+
+class ManifestEntryInline(admin.TabularInline):
+    """On the booking page: the party as the guest named it, and each one's signed waiver."""
+
+    model = ManifestEntry
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = readonly_fields = ["full_name", "waiver_status", "download"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and _may_see_bookings(request)  # not on the add form
+
+    def get_queryset(self, request):
+        queryset = ManifestEntry.objects.select_related("waiver")
+        return queryset if _may_see_bookings(request) else queryset.none()
+
+    @admin.display(description="waiver")
+    def waiver_status(self, obj: ManifestEntry) -> str:
+        signature = getattr(obj, "waiver", None) if hasattr(obj, "waiver") else None
+        if signature is None:
+            return "not signed yet"
+        who = "adult" if signature.adult else f"minor, signed by {signature.guardian_name}"
+        return f"signed {signature.signed_at:%Y-%m-%d %H:%M} UTC ({who}, v{signature.text_version})"
+
+    @admin.display(description="document")
+    def download(self, obj: ManifestEntry) -> str:
+        if not hasattr(obj, "waiver"):
+            return "—"
+        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj.waiver))
+
+
+@admin.register(WaiverSignature)
+class WaiverSignatureAdmin(admin.ModelAdmin):
+    """Signed waivers: read-only, each with its stored document to download."""
+
+    list_display = ["entry", "booking", "text_version", "adult", "signed_at", "download"]
+    list_select_related = ["entry", "booking"]
+    search_fields = ["entry__full_name", "booking__external_id", "signed_name"]
+    list_filter = ["adult", "text_version"]
+    readonly_fields = [f.name for f in WaiverSignature._meta.fields] + ["download"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
+
+    @admin.display(description="document")
+    def download(self, obj: WaiverSignature) -> str:
+        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj))
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="guestpages_waiversignature_download",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The signed document as stored, checked against its recorded SHA-256."""
+        if not _may_see_bookings(request):
+            raise PermissionDenied
+        signature = get_object_or_404(WaiverSignature.objects.select_related("entry"), pk=pk)
+        try:
+            body = waiver_document(signature)
+        except ManifestRefused as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        name = f"waiver-{signature.booking_id}-{signature.entry.token}-v{signature.text_version}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.html"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@admin.register(WaiverText)
+class WaiverTextAdmin(admin.ModelAdmin):
+    """The waiver's versions. Saving never edits one: it adds the next version."""
+
+    list_display = ["version", "title", "short_hash", "created_at", "created_by"]
+    list_select_related = ["created_by"]
+    fields = ["title", "body"]
+
+    @admin.display(description="SHA-256")
+    def short_hash(self, obj: WaiverText) -> str:
+        return obj.sha256[:16]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a signed text is never changed: "Add" makes a new version
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_changeform_initial_data(self, request):
+        current = WaiverText.objects.order_by("-version").first()
+        if current is None:
+            return super().get_changeform_initial_data(request)
+        return {"title": current.title, "body": current.body}
+
+    def save_model(self, request, obj, form, change):
+        text = waiver_text_publish(
+            title=form.cleaned_data["title"], body=form.cleaned_data["body"], actor=request.user
+        )
+        obj.pk, obj.version, obj.sha256 = text.pk, text.version, text.sha256
+        obj._state.adding, obj._state.db = False, text._state.db

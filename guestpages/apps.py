@@ -7,3 +7,18 @@ class GuestPagesConfig(AppConfig):
     name = "guestpages"
     verbose_name = "Guest pages"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from charterops.readiness import ReadinessCheck, readiness_check_register
+
+        from .manifest import manifest_crew_context, waivers_readiness
+
+        readiness_check_register(
+            ReadinessCheck(
+                key="waivers_signed",
+                text="All waivers signed",
+                state=waivers_readiness,
+                crew_template="guestpages/crew_manifest.html",
+                crew_context=manifest_crew_context,
+            )
+        )

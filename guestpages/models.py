@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -123,3 +124,84 @@ class GuestMessage(OutboxMessage):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to the guest (v{self.booking_version})"
+
+
+def new_share_token() -> str:
+    """An unguessable token of one party member's share link (like a page id)."""
+    return "".join(secrets.choice(PAGE_ID_ALPHABET) for _ in range(16))
+
+
+class WaiverText(models.Model):
+    """One version of the company's waiver. Never edited: a change is a new version, so every
+    signature keeps pointing at the exact text (and its SHA-256) the guest accepted."""
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    title = models.CharField(max_length=200, default="Release of liability and assumption of risk")
+    body = models.TextField(help_text="Plain text; blank lines separate paragraphs.")
+    sha256 = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"Waiver v{self.version} ({self.sha256[:12]})"
+
+
+class Manifest(models.Model):
+    """The party's list ashore: who to call if something happens on the water."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="manifest")
+    emergency_name = models.CharField(max_length=100, blank=True)
+    emergency_phone = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Manifest of {self.booking_id}"
+
+
+class ManifestEntry(models.Model):
+    """One person aboard, named by the guest; its token is the share link they sign from."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="manifest_entries")
+    full_name = models.CharField(max_length=100)
+    token = models.CharField(max_length=32, unique=True, default=new_share_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking_id", "id"]
+        verbose_name = "party member"
+        verbose_name_plural = "party (manifest)"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class WaiverSignature(models.Model):
+    """A signed waiver: immutable once written (the document is stored, never rewritten)."""
+
+    entry = models.OneToOneField(ManifestEntry, on_delete=models.PROTECT, related_name="waiver")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="waivers")
+    waiver_text = models.ForeignKey(WaiverText, on_delete=models.PROTECT, related_name="+")
+    text_version = models.PositiveIntegerField()
+    text_sha256 = models.CharField(max_length=64)
+    signed_name = models.CharField(max_length=100, help_text="The full name typed as signature.")
+    adult = models.BooleanField(help_text="The person aboard is 18 or over.")
+    date_of_birth = models.DateField(null=True, blank=True)
+    guardian_name = models.CharField(
+        max_length=100, blank=True, help_text="The parent or guardian who signed for a minor."
+    )
+    signed_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    document = models.CharField(max_length=300, help_text="Storage key of the signed HTML.")
+    document_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["booking_id", "signed_at"]
+
+    def __str__(self) -> str:
+        return f"Waiver of {self.entry} (v{self.text_version})"

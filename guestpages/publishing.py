@@ -190,6 +190,7 @@ def guest_page_render(page: GuestPage) -> str:
             "what_to_bring": WHAT_TO_BRING,
             "presign_url": f"{settings.SITE_URL}/g/{page.page_id}/presign",
             "confirm_url": f"{settings.SITE_URL}/g/{page.page_id}/photos",
+            "party_url": f"{settings.SITE_URL}/g/{page.page_id}/party",
             "style": mark_safe(style),  # noqa: S308 (our own static stylesheet)
             "script": mark_safe(script),  # noqa: S308 (our own static script)
             "csp": _content_security_policy(style=style, script=script),
