@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -244,7 +245,10 @@ def waiver_sign(
             raise ManifestRefused("Please type the parent's or guardian's full name to sign.")
     text = waiver_text_current()
     with transaction.atomic():
-        if WaiverSignature.objects.select_for_update().filter(entry=entry).exists():
+        # The person's row alone is locked: two phones signing for one person queue here, and
+        # the second finds the first's signature (a lock on a missing row would lock nothing).
+        ManifestEntry.objects.select_for_update(of=("self",)).filter(pk=entry.pk).first()
+        if WaiverSignature.objects.filter(entry=entry).exists():
             raise ManifestRefused(f"{entry.full_name} has signed the waiver already. Thank you!")
         signature = WaiverSignature(
             entry=entry,
@@ -264,10 +268,9 @@ def waiver_sign(
             "guestpages/waiver_signed.html",
             {"signature": signature, "entry": entry, "booking": booking, "text": text},
         ).encode()
-        key = f"waivers/{booking.pk}/{entry.token}-v{text.version}.html"
+        # A name of its own per attempt: a document, once written, is never overwritten.
+        key = f"waivers/{booking.pk}/{entry.token}-v{text.version}-{uuid.uuid4().hex[:8]}.html"
         storage = storages["default"]
-        if storage.exists(key):  # a crashed earlier attempt: keep nothing it left behind
-            storage.delete(key)
         saved = storage.save(key, ContentFile(html))
         signature.document = saved
         signature.document_sha256 = hashlib.sha256(html).hexdigest()

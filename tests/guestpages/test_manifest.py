@@ -367,3 +367,67 @@ def test_the_crew_page_shows_the_party_and_the_waivers_against_the_party_size(cl
     tick = client.post(f"/crew/events/{booking.pk}/checklist/{item.pk}/", {"action": "done"})
     item.refresh_from_db()
     assert tick.status_code in (302, 400) and not item.done
+
+
+# --- Races (real concurrent connections: the PostgreSQL pass) ----------------------------
+
+
+def _race(n: int, work) -> tuple[list, list[BaseException]]:
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    start = threading.Barrier(n)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results.append(work(i))
+        except ManifestRefused as exc:
+            results.append(exc)
+        except BaseException as exc:  # surfaced by the test
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_six_phones_adding_to_a_party_of_two_add_two_names():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent connections: runs on the PostgreSQL pass")
+    booking = factories.BookingFactory(party_size=2)
+    results, errors = _race(6, lambda i: manifest_entry_add(booking, full_name=f"Guest {i}"))
+    assert not errors
+    assert ManifestEntry.objects.filter(booking=booking).count() == 2
+    assert sum(isinstance(r, ManifestRefused) for r in results) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_person_signing_on_two_phones_at_once_signs_once():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent connections: runs on the PostgreSQL pass")
+    booking = factories.BookingFactory(party_size=2)
+    entry = manifest_entry_add(booking, full_name="Ana Ruiz")
+    waiver_text_current()
+    results, errors = _race(
+        4, lambda i: waiver_sign(entry, signed_name="Ana Ruiz", over_18=True, accepted=True)
+    )
+    assert not errors, errors
+    assert WaiverSignature.objects.filter(entry=entry).count() == 1
+    assert sum(isinstance(r, WaiverSignature) for r in results) == 1
+    (signature,) = WaiverSignature.objects.all()
+    assert waiver_document(signature)  # the kept document is the recorded one
