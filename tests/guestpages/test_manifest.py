@@ -354,8 +354,7 @@ def test_the_crew_page_shows_the_party_and_the_waivers_against_the_party_size(cl
     manifest_entry_add(booking, full_name="Bo Ruiz")
     waiver_sign(entry, signed_name=HOSTILE, over_18=True, accepted=True)
 
-    link = crew_magic_link(assignment)
-    response = client.get(link.replace("http://testserver", "").split("#")[0], follow=True)
+    response = client.get(crew_magic_link(assignment), follow=True)
     html = response.content.decode()
     assert response.status_code == 200
     assert "1/2 waivers signed" in html
@@ -431,3 +430,61 @@ def test_one_person_signing_on_two_phones_at_once_signs_once():
     assert sum(isinstance(r, WaiverSignature) for r in results) == 1
     (signature,) = WaiverSignature.objects.all()
     assert waiver_document(signature)  # the kept document is the recorded one
+
+
+# --- Query budgets of the pages that list the party or the messages ----------------------
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def test_the_crew_page_costs_the_same_with_a_party_of_one_or_twelve(client):
+    from crew.magic_links import crew_magic_link
+
+    booking = factories.BookingFactory(party_size=12)
+    assignment = factories.CrewAssignmentFactory(booking=booking, role="captain")
+    first = manifest_entry_add(booking, full_name="Ana Ruiz")
+    waiver_sign(first, signed_name="Ana Ruiz", over_18=True, accepted=True)
+    client.get(crew_magic_link(assignment))  # the member's link logs the client in
+    page = f"/crew/events/{booking.pk}/"
+    small = _queries(client, page)
+    for n in range(11):
+        entry = manifest_entry_add(booking, full_name=f"Guest {n}")
+        waiver_sign(entry, signed_name=f"Guest {n}", over_18=True, accepted=True)
+    large = _queries(client, page)
+    assert small == large
+    print(f"crew page: {small} queries with 1 of 12 named, {large} with 12 of 12 signed")
+
+
+def test_staff_lists_of_messages_and_waivers_do_not_grow_with_the_table(superuser_client):
+    from django.urls import reverse
+
+    from guestpages.messages import booking_guest_notify
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            booking = factories.BookingFactory(party_size=1)
+            booking_guest_notify(booking)
+            entry = manifest_entry_add(booking, full_name=f"Guest {i}")
+            waiver_sign(entry, signed_name=f"Guest {i}", over_18=True, accepted=True)
+
+    lists = [
+        reverse("admin:guestpages_guestmessage_changelist"),
+        reverse("admin:guestpages_waiversignature_changelist"),
+        reverse("admin:guestpages_waivertext_changelist"),
+    ]
+    grow(2)
+    small = [_queries(superuser_client, url) for url in lists]
+    grow(10)
+    large = [_queries(superuser_client, url) for url in lists]
+    assert small == large
+    print(
+        f"admin lists (messages, waivers, waiver texts): {small} queries at 2 rows, {large} at 12"
+    )
