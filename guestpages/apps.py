@@ -11,6 +11,7 @@ class GuestPagesConfig(AppConfig):
     def ready(self) -> None:
         from charterops.readiness import ReadinessCheck, readiness_check_register
 
+        from . import email_tracking  # noqa: F401  (connects anymail's tracking signal)
         from .manifest import manifest_crew_context, waivers_readiness
 
         readiness_check_register(

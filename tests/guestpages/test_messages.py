@@ -361,3 +361,22 @@ def test_the_demo_s_confirmed_bookings_each_have_a_confirmation_in_the_outbox(
         assert any(m.to == [booking.guest_email] and "/g/" in m.body for m in mail.outbox)
     states = TargetState.objects.filter(target="guest_notify")
     assert states.exists() and not states.exclude(status="done").exists()
+
+
+def test_a_bounce_from_the_tracking_webhook_marks_the_guest_message(booking):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    tell(booking)
+    message = GuestMessage.objects.get()
+    event = AnymailTrackingEvent(
+        event_type="bounced",
+        message_id="ses-unknown-id",
+        recipient="ana@example.com",
+        description="Permanent: General",
+        metadata={"guest_message_id": str(message.pk)},
+    )
+    for _ in range(2):  # redelivered
+        tracking.send(sender=object, event=event, esp_name="Amazon SES")
+    message.refresh_from_db()
+    assert message.status == "bounced" and "Permanent" in message.error
+    assert AuditEvent.objects.filter(action="guestpages.guest_message.bounced").count() == 1
