@@ -154,6 +154,38 @@ def manifest_entry_add(booking: Booking, *, full_name: Any) -> ManifestEntry:
     return entry
 
 
+def manifest_entry_remove(booking: Booking, *, token: Any) -> str:
+    """Take a name off the party (a typo, someone not coming) until that person signed.
+
+    Returns the removed name; raises ``ManifestRefused`` for a signed or unknown entry. A
+    signed waiver is a record and stays. One audit row.
+    """
+    with transaction.atomic():
+        entry = (
+            ManifestEntry.objects.select_for_update(of=("self",))
+            .filter(booking=booking, token=str(token or "")[:32])
+            .first()
+        )
+        if entry is None:
+            raise ManifestRefused("That name is no longer on the list.")
+        if WaiverSignature.objects.filter(entry=entry).exists():
+            raise ManifestRefused(
+                f"{entry.full_name} has signed the waiver, so the name stays on the list; reply "
+                "to your booking email to change it."
+            )
+        name = entry.full_name
+        audit_log(
+            "guestpages.manifest.entry_removed",
+            entry,
+            actor=GUEST,
+            booking=booking,
+            data={"name": name},
+        )
+        entry.delete()
+        booking_readiness_changed(booking)
+    return name
+
+
 def manifest_contact_set(booking: Booking, *, name: Any, phone: Any) -> Manifest:
     """Set the emergency contact ashore (a name and a phone number). One audit row."""
     from django.core.exceptions import ValidationError

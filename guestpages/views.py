@@ -35,6 +35,7 @@ from .manifest import (
     manifest_contact_set,
     manifest_entries,
     manifest_entry_add,
+    manifest_entry_remove,
     waiver_sign,
     waiver_text_current,
 )
@@ -279,6 +280,9 @@ def guest_party(request: HttpRequest, page: GuestPage) -> HttpResponse:
         if form == "contact":
             manifest_contact_set(page.booking, name=values["name"], phone=values["phone"])
             done = "The emergency contact is saved."
+        elif form == "remove":
+            name = manifest_entry_remove(page.booking, token=request.POST.get("token", ""))
+            done = f"{name} is off the list."
         else:
             entry = manifest_entry_add(page.booking, full_name=values["full_name"])
             done = f"{entry.full_name} is on the list."

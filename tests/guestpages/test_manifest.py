@@ -488,3 +488,20 @@ def test_staff_lists_of_messages_and_waivers_do_not_grow_with_the_table(superuse
     print(
         f"admin lists (messages, waivers, waiver texts): {small} queries at 2 rows, {large} at 12"
     )
+
+
+def test_an_unsigned_name_can_be_taken_off_the_list_a_signed_one_stays(client, page):
+    typo = manifest_entry_add(page.booking, full_name="Ana Ruis")
+    signed = manifest_entry_add(page.booking, full_name="Bo Ruiz")
+    waiver_sign(signed, signed_name="Bo Ruiz", over_18=True, accepted=True)
+    html = client.get(party_url(page)).content.decode()
+    assert "Remove Ana Ruis from the list" in html and "Remove Bo Ruiz" not in html
+
+    removed = client.post(party_url(page), {"form": "remove", "token": typo.token})
+    assert removed.status_code == 200 and "Ana Ruis is off the list." in removed.content.decode()
+    kept = client.post(party_url(page), {"form": "remove", "token": signed.token})
+    assert kept.status_code == 400 and "so the name stays on the list" in kept.content.decode()
+    gone = client.post(party_url(page), {"form": "remove", "token": "x" * 500})
+    assert gone.status_code == 400 and "no longer on the list" in gone.content.decode()
+    assert list(ManifestEntry.objects.values_list("full_name", flat=True)) == ["Bo Ruiz"]
+    assert AuditEvent.objects.filter(action="guestpages.manifest.entry_removed").count() == 1
