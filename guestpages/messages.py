@@ -433,20 +433,28 @@ class GuestNotifyTarget:
 def guest_reminders_send(*, now: datetime | None = None) -> int:
     """Remind each guest once, the day before (``CHARTEROPS_GUEST_REMINDER_HOURS``).
 
-    What beat runs. Idempotent: a booking that already has a reminder (any version) gets no
-    other; a concurrent run records nothing new (unique row). Returns reminders recorded.
+    What beat runs. Idempotent: a booking already reminded of its current departure time gets
+    no other (a charter moved after its reminder is reminded again for the new time); a
+    concurrent run records nothing new (unique row). Returns reminders recorded.
     """
     now = now or timezone.now()
     horizon = now + timedelta(hours=settings.CHARTEROPS_GUEST_REMINDER_HOURS)
-    due = (
+    due = list(
         Booking.objects.filter(status__in=Booking.LIVE_STATUSES, start__gt=now, start__lte=horizon)
-        .exclude(guest_messages__kind=Kind.REMINDER)
         .exclude(guest_message_settings__enabled=False)
         .select_related("boat")
         .order_by("start")
     )
+    reminded = {
+        (booking_id, (changes or {}).get("told", {}).get("start"))
+        for booking_id, changes in GuestMessage.objects.filter(
+            booking__in=[b.pk for b in due], kind=Kind.REMINDER
+        ).values_list("booking_id", "changes")
+    }
     recorded = 0
     for booking in due:
+        if (booking.pk, booking.start.isoformat()) in reminded:
+            continue
         prefs = guest_message_settings(booking)
         channel, recipient = guest_contact(booking, prefs)
         if not recipient:

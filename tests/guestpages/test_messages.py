@@ -380,3 +380,20 @@ def test_a_bounce_from_the_tracking_webhook_marks_the_guest_message(booking):
     message.refresh_from_db()
     assert message.status == "bounced" and "Permanent" in message.error
     assert AuditEvent.objects.filter(action="guestpages.guest_message.bounced").count() == 1
+
+
+def test_a_charter_moved_after_its_reminder_is_reminded_again_for_the_new_time(saturday_charter):
+    booking, monday = saturday_charter
+    friday = monday.replace(day=11, hour=12)
+    with time_machine.travel(friday, tick=False):
+        assert guest_reminders_send() == 1
+        booking_update(
+            booking, start=booking.start - timedelta(hours=1), end=booking.end - timedelta(hours=1)
+        )
+        booking.refresh_from_db()
+        booking_guest_notify(booking)  # the change notice
+        assert guest_reminders_send() == 1  # the new time, once
+        assert guest_reminders_send() == 0
+    subjects = [m.subject.split(":")[0] for m in mail.outbox]
+    assert subjects == ["See you tomorrow", "Your charter has changed", "See you tomorrow"]
+    assert "Please arrive by 8:45 AM." in mail.outbox[-1].body
