@@ -23,7 +23,7 @@ from crew.admin import (
 from crew.admin_ops import BookingCrewOpsMixin
 from crew.models import CrewAssignment
 from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
-from guestpages.admin import GuestPageInline
+from guestpages.admin import GuestMessageInline, GuestPageInline, ManifestEntryInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
 from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
@@ -137,6 +137,8 @@ class BookingAdmin(
         TargetStateInline,
         NotificationInline,
         GuestPageInline,
+        GuestMessageInline,
+        ManifestEntryInline,
     ]
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
 

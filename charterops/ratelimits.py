@@ -39,6 +39,8 @@ ENTRY_LIMITS: dict[str, EntryLimit] = {
     "uploads:local_upload": EntryLimit("local-upload"),
     "uploads:local_photo": EntryLimit("photo-view"),
     "guestpages:page": EntryLimit("guest-page"),
+    "guestpages:party": EntryLimit("guest-form"),  # party list and waivers (plus their own)
+    "guestpages:sign": EntryLimit("guest-form"),
     "guestpages": EntryLimit("guest-endpoint", json=True),  # presign, confirm (plus their own)
 }
 

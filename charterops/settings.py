@@ -308,6 +308,7 @@ CHARTEROPS_FANOUT_TARGETS = {
     "crew": "crew.fanout.CrewTarget",
     "checklist": "crew.checklist.ChecklistTarget",
     "guest_page": "guestpages.publishing.GuestPageTarget",
+    "guest_notify": "guestpages.messages.GuestNotifyTarget",
 }
 if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
     # Benchmarks and real-worker tests: every target is a fake with configured latency/failures,
@@ -442,6 +443,20 @@ CHARTEROPS_GUEST_PAGE_ORIGIN = env.str("CHARTEROPS_GUEST_PAGE_ORIGIN", default=S
 CHARTEROPS_GUEST_PAGE_CACHE_CONTROL = env.str(
     "CHARTEROPS_GUEST_PAGE_CACHE_CONTROL", default="public, max-age=60"
 )
+# Guest messages (guestpages/messages.py): the day-before reminder, and the sweep of the outbox.
+CHARTEROPS_GUEST_REMINDER_HOURS = env.int("CHARTEROPS_GUEST_REMINDER_HOURS", default=24)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "guest-reminders": {
+            "task": "guestpages.guest_reminders_send",
+            "schedule": timedelta(minutes=15),
+        },
+        "guest-messages-sweep": {
+            "task": "guestpages.guest_messages_sweep",
+            "schedule": timedelta(seconds=60),
+        },
+    }
+)
 # django-ratelimit rates of the photo drop (presign and confirm), per page and per address.
 CHARTEROPS_GUEST_PHOTO_RATE_PER_PAGE = env.str(
     "CHARTEROPS_GUEST_PHOTO_RATE_PER_PAGE", default="120/h"
@@ -462,6 +477,7 @@ CHARTEROPS_RATE_LIMITS = {
         "photo-view": "300/m",
         "guest-page": "120/m",
         "guest-endpoint": "120/m",
+        "guest-form": "60/m",
     }.items()
 }
 if env.bool("DJANGO_BEHIND_PROXY", default=False):

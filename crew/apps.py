@@ -8,5 +8,8 @@ class CrewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import email_tracking  # noqa: F401  (connects anymail's tracking signal)
+        from . import (
+            checklist,  # noqa: F401  (ticks readiness items: charterops.readiness)
+            email_tracking,  # noqa: F401  (connects anymail's tracking signal)
+        )
         from .voyage import tasks  # noqa: F401  (registers the record PDF task)

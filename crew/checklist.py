@@ -12,11 +12,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
 from bookings.models import Booking
 from charterops.audit import audit_log
 from charterops.fanout.targets import SyncResult
+from charterops.readiness import READINESS_CHECKS, readiness_changed
 
 from .models import ChecklistItem, ChecklistTemplate, CrewMember, Phase
 
@@ -31,11 +33,18 @@ def checklist_template_for(booking: Booking) -> ChecklistTemplate | None:
     )
 
 
+#: where the self-ticking items go: after the template's pre-charter items
+AUTO_POSITION = 900
+
+
 def checklist_scaffold(booking: Booking) -> int:
-    """Copy template items the booking does not have yet. Idempotent; returns how many were added."""
+    """Copy template items the booking does not have yet, plus one required pre-charter item
+    per registered readiness check (``charterops.readiness``). Idempotent; returns how many
+    were added."""
     template = checklist_template_for(booking)
     if template is None:
         return 0
+    added = _auto_items_scaffold(booking)
     have = set(
         ChecklistItem.objects.filter(booking=booking).values_list("template_item_id", flat=True)
     )
@@ -52,7 +61,73 @@ def checklist_scaffold(booking: Booking) -> int:
         if item.pk not in have
     ]
     ChecklistItem.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new) + added
+
+
+def _auto_items_scaffold(booking: Booking) -> int:
+    have = set(
+        ChecklistItem.objects.filter(booking=booking)
+        .exclude(auto_key="")
+        .values_list("auto_key", flat=True)
+    )
+    new = [
+        ChecklistItem(
+            booking=booking,
+            phase=Phase.PRE,
+            text=check.text,
+            required=True,
+            position=AUTO_POSITION + n,
+            auto_key=key,
+        )
+        for n, (key, check) in enumerate(sorted(READINESS_CHECKS.items()))
+        if key not in have
+    ]
+    ChecklistItem.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
+
+
+def checklist_auto_sync(booking: Booking) -> int:
+    """Tick (or untick) each self-ticking item of the booking from its readiness check.
+
+    Conditional single-row UPDATEs: ticked once with the check's label as note, unticked if
+    the check stops holding (a bigger party). One audit row per change; idempotent. Returns
+    how many items changed.
+    """
+    changed = 0
+    items = ChecklistItem.objects.filter(booking=booking).exclude(auto_key="")
+    for item in items:
+        check = READINESS_CHECKS.get(item.auto_key)
+        if check is None:
+            continue
+        state = check.state(booking)
+        with transaction.atomic():
+            rows = ChecklistItem.objects.filter(pk=item.pk)
+            if state.met:
+                done = rows.filter(done_at__isnull=True).update(
+                    done_at=timezone.now(), done_by=None, note=state.label[:NOTE_MAX]
+                )
+                action = "auto_completed"
+            else:
+                done = rows.filter(done_at__isnull=False).update(
+                    done_at=None, done_by=None, note=state.label[:NOTE_MAX]
+                )
+                action = "auto_uncompleted"
+            if done:
+                changed += 1
+                audit_log(
+                    f"crew.checklist_item.{action}",
+                    item,
+                    booking=booking,
+                    data={"check": item.auto_key, "state": state.label},
+                )
+    return changed
+
+
+@receiver(readiness_changed)
+def _readiness_changed(sender: Any, *, booking_id: int, **kwargs: Any) -> None:
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is not None:
+        checklist_auto_sync(booking)
 
 
 class ChecklistTarget:
@@ -64,6 +139,7 @@ class ChecklistTarget:
         if not booking.is_live:
             return SyncResult(skipped=True)
         added = checklist_scaffold(booking)
+        checklist_auto_sync(booking)  # the party may have grown: "All waivers signed" unticks
         total = ChecklistItem.objects.filter(booking=booking).count()
         return SyncResult(external_ref=f"{total} items", detail={"added": added})
 

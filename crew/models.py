@@ -134,6 +134,8 @@ class ChecklistItem(models.Model):
     )
     done_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    #: a readiness check (``charterops.readiness``) that ticks this item itself; "" = by hand
+    auto_key = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["booking_id", "-phase", "position", "id"]  # pre- before post-charter
@@ -142,6 +144,11 @@ class ChecklistItem(models.Model):
                 fields=["booking", "template_item"],
                 condition=Q(template_item__isnull=False),
                 name="checklist_item_once_per_template_item",
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "auto_key"],
+                condition=~Q(auto_key=""),
+                name="checklist_item_once_per_auto_key",
             ),
         ]
 

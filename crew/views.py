@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.models import Booking
+from charterops.readiness import READINESS_CHECKS
 from charterops.uploads import (
     UploadRefused,
     photo_upload_confirm,
@@ -113,6 +114,11 @@ def crew_event(request: HttpRequest, booking_id: int) -> HttpResponse:
             "mileage_rate": mileage_rate(),
             "blocked": _can_act(request),
             "started": timezone.now() >= booking.start,
+            "sections": [
+                {"template": c.crew_template, **c.crew_context(booking)}
+                for c in READINESS_CHECKS.values()
+                if c.crew_template and c.crew_context is not None
+            ],
         },
     )
 
@@ -144,6 +150,10 @@ def crew_checklist_tick(request: HttpRequest, booking_id: int, item_id: int) -> 
     )
     if reason := _can_act(request):
         return _refuse(request, reason, anchor=f"item-{item.pk}", status=403)
+    if item.auto_key:
+        return _refuse(
+            request, f"“{item.text}” ticks itself.", anchor=f"item-{item.pk}", status=400
+        )
     member = request.crew_member
     if request.POST.get("action") == "undo":
         checklist_item_uncomplete(item, member=member, actor=request.user)

@@ -1,4 +1,5 @@
-"""Admin for guest pages: the list, the panel on the booking page, and "Republish guest page"."""
+"""Admin for guest pages: the list, the panel on the booking page, "Republish guest page", and the
+guest messages (their log on the booking page, the per-booking switch)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from django.utils.html import format_html
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
-from .models import GuestPage
+from .manifest import ManifestRefused, party_status, waiver_document, waiver_text_publish
+from .messages import guest_message_preview, guest_message_settings, guest_messages_switch
+from .models import GuestMessage, GuestPage, Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .publishing import guest_page_republish
 
 
@@ -25,6 +28,13 @@ def _public_link(page: GuestPage) -> str:
         '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
         page.public_url,
         page.public_url,
+    )
+
+
+def _may_see_bookings(request: HttpRequest) -> bool:
+    """Who sees a booking sees its guest messages (they are part of the booking's record)."""
+    return request.user.has_perm("bookings.view_booking") or request.user.has_perm(
+        "bookings.change_booking"
     )
 
 
@@ -39,7 +49,16 @@ class GuestPageInline(admin.StackedInline):
     extra = 0
     max_num = 1
     can_delete = False
-    fields = ["public_link", "status", "published_at", "content_hash", "guest_photos", "republish"]
+    fields = [
+        "public_link",
+        "status",
+        "published_at",
+        "content_hash",
+        "guest_photos",
+        "guest_messages",
+        "party",
+        "republish",
+    ]
     readonly_fields = fields
     verbose_name = "guest page"
     verbose_name_plural = "guest page"
@@ -86,6 +105,32 @@ class GuestPageInline(admin.StackedInline):
             obj.booking_id,
             counts["total"],
             counts["hidden"],
+        )
+
+    @admin.display(description="guest messages")
+    def guest_messages(self, obj: GuestPage) -> str:
+        """Whether the guest is messaged (and how), with the link to switch it."""
+        prefs = guest_message_settings(obj.booking)
+        state = "Off" if not prefs.enabled else ("On, texts first" if prefs.prefer_sms else "On")
+        return format_html(
+            '{} · <a href="{}">Change</a> (the messages are listed under "Guest messages")',
+            state,
+            reverse("admin:guestpages_guestmessage_switch", args=[obj.booking_id]),
+        )
+
+    @admin.display(description="party")
+    def party(self, obj: GuestPage) -> str:
+        """Waivers signed against the party size, and the emergency contact ashore."""
+        manifest = Manifest.objects.filter(booking=obj.booking_id).first()
+        contact = (
+            f"{manifest.emergency_name}, {manifest.emergency_phone}"
+            if manifest and manifest.emergency_name
+            else "none yet"
+        )
+        return format_html(
+            "{} · emergency contact ashore: {} (names under “Party (manifest)”)",
+            party_status(obj.booking),
+            contact,
         )
 
     @admin.display(description="")
@@ -165,3 +210,267 @@ class GuestPageAdmin(admin.ModelAdmin):
     def republish_pages(self, request, queryset):
         for page in queryset.select_related("booking", "booking__boat"):
             self._republish(request, page.booking)
+
+
+class GuestMessageInline(admin.TabularInline):
+    """On the booking page: every message the guest was sent (or will be), read-only."""
+
+    model = GuestMessage
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "guest messages"
+    fields = readonly_fields = [
+        "created_at",
+        "kind",
+        "channel",
+        "recipient",
+        "booking_version",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+        "preview_link",
+    ]
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and _may_see_bookings(request)  # not on the add form
+
+    def get_queryset(self, request):
+        # Django checks the view permission here without the booking; ask what it means.
+        queryset = GuestMessage.objects.all()
+        return queryset if _may_see_bookings(request) else queryset.none()
+
+    @admin.display(description="text")
+    def preview_link(self, obj: GuestMessage) -> str:
+        return format_html(
+            '<a href="{}">Read</a>', reverse("admin:guestpages_guestmessage_change", args=[obj.pk])
+        )
+
+
+@admin.register(GuestMessage)
+class GuestMessageAdmin(admin.ModelAdmin):
+    """Guest messages as a read-only log, with what the guest read; and the per-booking switch."""
+
+    list_display = ["created_at", "booking", "kind", "channel", "status", "sent_at", "error"]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["booking"]
+    search_fields = ["booking__external_id", "booking__guest_name", "recipient"]
+    fields = readonly_fields = [
+        "booking",
+        "kind",
+        "booking_version",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "provider_message_id",
+        "error",
+        "text",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
+
+    @admin.display(description="what the guest read")
+    def text(self, obj: GuestMessage) -> str:
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>', guest_message_preview(obj)
+        )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "switch/<int:booking_id>/",
+                self.admin_site.admin_view(self.switch_view),
+                name="guestpages_guestmessage_switch",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def switch_view(self, request: HttpRequest, booking_id: int) -> HttpResponse:
+        """GET shows the booking's setting; POST switches guest messages on or off."""
+        if not request.user.has_perm("bookings.change_booking"):
+            raise PermissionDenied
+        booking = get_object_or_404(Booking.objects.select_related("boat"), pk=booking_id)
+        back = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if request.method == "POST":
+            prefs = guest_messages_switch(
+                booking,
+                enabled=request.POST.get("enabled") == "on",
+                prefer_sms=request.POST.get("prefer_sms") == "on",
+                actor=request.user,
+            )
+            self.message_user(
+                request,
+                f"{booking.reference}: guest messages are {'on' if prefs.enabled else 'off'}.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/guestpages/guest_messages_switch.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Guest messages",
+                "booking": booking,
+                "prefs": guest_message_settings(booking),
+                "opts": self.model._meta,
+                "back_url": back,
+            },
+        )
+
+
+def _waiver_download_url(signature: WaiverSignature) -> str:
+    return reverse("admin:guestpages_waiversignature_download", args=[signature.pk])
+
+
+class ManifestEntryInline(admin.TabularInline):
+    """On the booking page: the party as the guest named it, and each one's signed waiver."""
+
+    model = ManifestEntry
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = readonly_fields = ["full_name", "waiver_status", "download"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and _may_see_bookings(request)  # not on the add form
+
+    def get_queryset(self, request):
+        queryset = ManifestEntry.objects.select_related("waiver")
+        return queryset if _may_see_bookings(request) else queryset.none()
+
+    @admin.display(description="waiver")
+    def waiver_status(self, obj: ManifestEntry) -> str:
+        signature = getattr(obj, "waiver", None) if hasattr(obj, "waiver") else None
+        if signature is None:
+            return "not signed yet"
+        who = "adult" if signature.adult else f"minor, signed by {signature.guardian_name}"
+        return f"signed {signature.signed_at:%Y-%m-%d %H:%M} UTC ({who}, v{signature.text_version})"
+
+    @admin.display(description="document")
+    def download(self, obj: ManifestEntry) -> str:
+        if not hasattr(obj, "waiver"):
+            return "—"
+        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj.waiver))
+
+
+@admin.register(WaiverSignature)
+class WaiverSignatureAdmin(admin.ModelAdmin):
+    """Signed waivers: read-only, each with its stored document to download."""
+
+    list_display = ["entry", "booking", "text_version", "adult", "signed_at", "download"]
+    list_select_related = ["entry", "booking"]
+    search_fields = ["entry__full_name", "booking__external_id", "signed_name"]
+    list_filter = ["adult", "text_version"]
+    readonly_fields = [f.name for f in WaiverSignature._meta.fields] + ["download"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
+
+    @admin.display(description="document")
+    def download(self, obj: WaiverSignature) -> str:
+        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj))
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="guestpages_waiversignature_download",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The signed document as stored, checked against its recorded SHA-256."""
+        if not _may_see_bookings(request):
+            raise PermissionDenied
+        signature = get_object_or_404(WaiverSignature.objects.select_related("entry"), pk=pk)
+        try:
+            body = waiver_document(signature)
+        except ManifestRefused as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        name = f"waiver-{signature.booking_id}-{signature.entry.token}-v{signature.text_version}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.html"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@admin.register(WaiverText)
+class WaiverTextAdmin(admin.ModelAdmin):
+    """The waiver's versions. Saving never edits one: it adds the next version."""
+
+    list_display = ["version", "title", "short_hash", "created_at", "created_by"]
+    list_select_related = ["created_by"]
+    fields = ["title", "body"]
+
+    @admin.display(description="SHA-256")
+    def short_hash(self, obj: WaiverText) -> str:
+        return obj.sha256[:16]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a signed text is never changed: "Add" makes a new version
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_changeform_initial_data(self, request):
+        current = WaiverText.objects.order_by("-version").first()
+        if current is None:
+            return super().get_changeform_initial_data(request)
+        return {"title": current.title, "body": current.body}
+
+    def save_model(self, request, obj, form, change):
+        text = waiver_text_publish(
+            title=form.cleaned_data["title"], body=form.cleaned_data["body"], actor=request.user
+        )
+        obj.pk, obj.version, obj.sha256 = text.pk, text.version, text.sha256
+        obj._state.adding, obj._state.db = False, text._state.db

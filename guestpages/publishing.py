@@ -11,7 +11,7 @@ import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -102,8 +102,31 @@ def _content_security_policy(*, style: str, script: str | None) -> str:
     return "; ".join(directives)
 
 
+def guest_page_calendar_stamp(page: GuestPage, booking: Booking) -> datetime:
+    """When this version of the booking was first rendered: the calendar event's DTSTAMP.
+
+    Taken once per booking version and kept on the page row, so a re-render of the same
+    version gives the same bytes (no upload, no invalidation) while a new version carries a
+    newer stamp. Writes one row the first time a version is rendered; idempotent after.
+    """
+    if page.calendar_version == booking.version and page.calendar_stamp is not None:
+        return page.calendar_stamp
+    stamp = timezone.now().replace(microsecond=0)
+    if page.pk:
+        GuestPage.objects.filter(pk=page.pk).update(
+            calendar_version=booking.version, calendar_stamp=stamp
+        )
+    page.calendar_version, page.calendar_stamp = booking.version, stamp
+    return stamp
+
+
 def guest_page_calendar(booking: Booking, page: GuestPage) -> str:
-    """The guest's "add to my calendar" event as an iCalendar document."""
+    """The guest's "add to my calendar" event as an iCalendar document.
+
+    ``SEQUENCE`` is the booking version and ``DTSTAMP`` the time of that version, so a
+    calendar app that already has the event (same UID) replaces it with the new time
+    instead of keeping the old one (RFC 5546: a higher sequence supersedes).
+    """
     from icalendar import Calendar, Event
 
     cal = Calendar()
@@ -112,9 +135,8 @@ def guest_page_calendar(booking: Booking, page: GuestPage) -> str:
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"guest-{page.page_id}@charterops")
-    # Stable stamp and no SEQUENCE: the page's bytes (and so its hash) depend only on the
-    # booking's facts, or every render would look like a change worth an invalidation.
-    event.add("dtstamp", (booking.created_at or booking.start).astimezone(UTC))
+    event.add("dtstamp", guest_page_calendar_stamp(page, booking).astimezone(UTC))
+    event.add("sequence", booking.version)
     event.add("dtstart", booking.start.astimezone(UTC))
     event.add("dtend", booking.end.astimezone(UTC))
     event.add("summary", f"Charter on {booking.boat.name}")
@@ -168,6 +190,7 @@ def guest_page_render(page: GuestPage) -> str:
             "what_to_bring": WHAT_TO_BRING,
             "presign_url": f"{settings.SITE_URL}/g/{page.page_id}/presign",
             "confirm_url": f"{settings.SITE_URL}/g/{page.page_id}/photos",
+            "party_url": f"{settings.SITE_URL}/g/{page.page_id}/party",
             "style": mark_safe(style),  # noqa: S308 (our own static stylesheet)
             "script": mark_safe(script),  # noqa: S308 (our own static script)
             "csp": _content_security_policy(style=style, script=script),

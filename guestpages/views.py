@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -20,13 +21,25 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from charterops.uploads import UploadRefused
 
-from .models import GuestPage
+from .manifest import (
+    ManifestRefused,
+    guest_forms_window_check,
+    manifest_contact_set,
+    manifest_entries,
+    manifest_entry_add,
+    manifest_entry_remove,
+    waiver_sign,
+    waiver_text_current,
+)
+from .models import GuestPage, Manifest, ManifestEntry
 from .photos import guest_photo_confirm, guest_photo_grant
 from .publishing import guest_page_key
 
@@ -162,3 +175,173 @@ def guest_photo_confirm_view(page: GuestPage, data: dict[str, Any]) -> tuple[dic
     """``{"key"}`` after the upload → 201 once the photo is found and recorded."""
     photo = guest_photo_confirm(page, key=str(data.get("key") or ""))
     return {"ok": True, "key": photo.key}, 201
+
+
+# --- The party's manifest and waivers: plain HTML forms served by the app ----------------
+#
+# Reached by a link from the published page (another origin in production): navigation,
+# not fetch, so they work without JavaScript. No cookies (no CSRF token): a POST whose
+# Origin is neither this app nor the guest-page origin is refused; the page id (and, to
+# sign, the person's share token) is what grants access, inside the booking's window and the
+# rate limits, as for the photo drop.
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    value = request.META.get(key, "") or request.META.get("REMOTE_ADDR", "")
+    return value.split(",")[0].strip() or None
+
+
+def _form_origin_ok(request: HttpRequest) -> bool:
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return True  # old browsers send none; the token is the guard, as for the photo drop
+    from .publishing import _origin
+
+    return origin in (_origin(settings.SITE_URL), settings.CHARTEROPS_GUEST_PAGE_ORIGIN)
+
+
+def _guest_html(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200):
+    from django.shortcuts import render
+
+    response = render(
+        request,
+        template,
+        {**context, "style": mark_safe(render_to_string("guestpages/guest_page.css"))},  # noqa: S308 (our own stylesheet)
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Content-Type-Options"] = "nosniff"
+    return _cors(request, response)
+
+
+def _closed(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return _guest_html(request, "guestpages/party_closed.html", {"message": message}, status)
+
+
+def guest_form_endpoint(group: str) -> Callable:
+    """Wrap a party form view: origin check, rate limits on POST, page lookup, window."""
+
+    def decorate(handler: Callable[..., HttpResponse]) -> Callable:
+        @csrf_exempt  # no cookies are read or set; see the comment above
+        @require_http_methods(["GET", "POST"])
+        def view(request: HttpRequest, page_id: str, **kwargs: Any) -> HttpResponse:
+            if request.method == "POST":
+                if not _form_origin_ok(request):
+                    return _closed(
+                        request, "This form may only be sent from your charter page.", 403
+                    )
+                if _rate_limited(request, group):
+                    response = _closed(
+                        request, "Too many tries at once; please wait a minute and try again.", 429
+                    )
+                    response["Retry-After"] = "60"
+                    return response
+            page = GuestPage.objects.select_related("booking__boat").filter(page_id=page_id).first()
+            if page is None:
+                raise Http404("No such page.")
+            try:
+                guest_forms_window_check(page.booking)
+            except UploadRefused as exc:
+                return _closed(request, str(exc), 403)
+            return handler(request, page, **kwargs)
+
+        return view
+
+    return decorate
+
+
+def _party_context(page: GuestPage, **extra: Any) -> dict[str, Any]:
+    booking = page.booking
+    entries = manifest_entries(booking)
+    base = f"{settings.SITE_URL}/g/{page.page_id}/party"
+    return {
+        "booking": booking,
+        "page": page,
+        "entries": [(e, f"{base}/{e.token}") for e in entries],
+        "signed": sum(1 for e in entries if hasattr(e, "waiver")),
+        "room": max(booking.party_size - len(entries), 0),
+        "manifest": Manifest.objects.filter(booking=booking).first(),
+        "action": f"/g/{page.page_id}/party",
+        **extra,
+    }
+
+
+@guest_form_endpoint("guestpages.party")
+def guest_party(request: HttpRequest, page: GuestPage) -> HttpResponse:
+    """The party's list: add names (up to the party size), set the emergency contact."""
+    if request.method == "GET":
+        return _guest_html(request, "guestpages/party.html", _party_context(page))
+    form = request.POST.get("form", "")
+    values = {k: request.POST.get(k, "")[:1000] for k in ("full_name", "name", "phone")}
+    try:
+        if form == "contact":
+            manifest_contact_set(page.booking, name=values["name"], phone=values["phone"])
+            done = "The emergency contact is saved."
+        elif form == "remove":
+            name = manifest_entry_remove(page.booking, token=request.POST.get("token", ""))
+            done = f"{name} is off the list."
+        else:
+            entry = manifest_entry_add(page.booking, full_name=values["full_name"])
+            done = f"{entry.full_name} is on the list."
+    except ManifestRefused as exc:
+        context = _party_context(page, error=str(exc), error_form=form or "entry", values=values)
+        return _guest_html(request, "guestpages/party.html", context, status=400)
+    return _guest_html(request, "guestpages/party.html", _party_context(page, done=done))
+
+
+def _parse_date(value: str) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ManifestRefused(
+            "The date of birth is not a date we can read; use the date picker or YYYY-MM-DD."
+        ) from None
+
+
+@guest_form_endpoint("guestpages.sign")
+def guest_waiver_sign(request: HttpRequest, page: GuestPage, token: str) -> HttpResponse:
+    """One person's waiver, from their share link: read it, confirm age, type the name, sign."""
+    entry = (
+        ManifestEntry.objects.select_related("booking__boat")
+        .filter(booking=page.booking, token=token)
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such person on this charter.")
+    text = waiver_text_current()
+    context: dict[str, Any] = {
+        "booking": page.booking,
+        "page": page,
+        "entry": entry,
+        "text": text,
+        "paragraphs": [p for p in text.body.split("\n\n") if p.strip()],
+        "signature": getattr(entry, "waiver", None) if hasattr(entry, "waiver") else None,
+        "action": f"/g/{page.page_id}/party/{entry.token}",
+        "party_url": f"/g/{page.page_id}/party",
+    }
+    if request.method == "GET" or context["signature"] is not None:
+        return _guest_html(request, "guestpages/sign.html", context)
+    keys = ("signed_name", "age", "date_of_birth", "guardian_name", "accept")
+    values = {k: request.POST.get(k, "")[:1000] for k in keys}
+    try:
+        signature = waiver_sign(
+            entry,
+            signed_name=values["signed_name"],
+            over_18=values["age"] == "adult",
+            date_of_birth=_parse_date(values["date_of_birth"]),
+            guardian_name=values["guardian_name"] if values["age"] == "minor" else "",
+            accepted=values["accept"] == "yes",
+            ip=_client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except ManifestRefused as exc:
+        return _guest_html(
+            request, "guestpages/sign.html", {**context, "error": str(exc), "values": values}, 400
+        )
+    return _guest_html(request, "guestpages/sign.html", {**context, "signature": signature})

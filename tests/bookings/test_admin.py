@@ -108,6 +108,7 @@ def test_adding_a_booking_in_the_admin_goes_through_the_domain_function(superuse
         "crew",
         "checklist",
         "guest_page",
+        "guest_notify",
     }
 
 

@@ -66,12 +66,14 @@ class TestTicks:
         for n, text in enumerate(["Fuel check", "Supply inventory", "Guest safety briefing"]):
             factories.ChecklistTemplateItemFactory(template=template, text=text, position=n)
         factories.ChecklistTemplateItemFactory(template=template, text="Wash down", phase="post")
-        assert checklist_scaffold(booking) == 4
+        # the template's four, and the self-ticking "All waivers signed" (guest pages' check)
+        assert checklist_scaffold(booking) == 5
         items = sorted(booking.checklist_items.all(), key=lambda i: (i.phase != "pre", i.position))
         assert [i.text for i in items] == [
             "Fuel check",
             "Supply inventory",
             "Guest safety briefing",
+            "All waivers signed",
             "Wash down",
         ]
         a = factories.CrewAssignmentFactory(booking=booking)
