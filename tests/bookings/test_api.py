@@ -49,6 +49,7 @@ def test_post_creates_a_booking_through_the_domain_function(api, queen):
         "crew",
         "checklist",
         "guest_page",
+        "guest_notify",
     }
     audit = AuditEvent.objects.get(action="bookings.booking.created")
     assert audit.data["via"] == "api" and audit.actor_label == "api:dispatch-board"

@@ -113,6 +113,7 @@ def test_applying_goes_through_the_one_upsert_and_fans_out(
         "crew",
         "checklist",
         "guest_page",
+        "guest_notify",
     }
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert "bookings.booking.created" in actions
@@ -362,7 +363,13 @@ def test_the_newcomers_demo_import_a_fixture_apply_it_and_see_it_fan_out(
     assert response.status_code == 302
     booking = Booking.objects.get(source="boatsetter", external_id="BS-4839215")
     states = dict(TargetState.objects.filter(booking=booking).values_list("target", "status"))
-    assert states == {"calendar": "done", "crew": "done", "checklist": "done", "guest_page": "done"}
+    assert states == {
+        "calendar": "done",
+        "crew": "done",
+        "checklist": "done",
+        "guest_page": "done",
+        "guest_notify": "done",
+    }
 
 
 def test_nul_and_odd_bytes_in_a_message_are_stored_and_readable(queen):
