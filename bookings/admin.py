@@ -16,7 +16,6 @@ from crew.admin import (
     ChecklistItemInline,
     CrewAssignmentInline,
     CrewSilenceFilter,
-    NotificationInline,
     crew_answers_html,
     revoke_crew_links,
 )
@@ -26,6 +25,7 @@ from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
 from guestpages.admin import GuestPageInline
 
 from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
+from .booking_page_admin import EDIT_CHECKLIST, BookingPageMixin
 from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
 from .intake import EVENT_TYPES
 from .intake_admin import (
@@ -69,28 +69,6 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TargetStateInline(admin.TabularInline):
-    model = TargetState
-    extra = 0
-    can_delete = False
-    fields = [
-        "target",
-        "status",
-        "synced_version",
-        "desired_version",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "external_ref",
-        "last_synced_at",
-    ]
-    readonly_fields = fields
-    verbose_name_plural = "fan-out targets"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Booking)
 class BookingAdmin(
     WeekBoardAdminMixin,
@@ -98,6 +76,7 @@ class BookingAdmin(
     BookingCrewOpsMixin,
     BookingVoyageMixin,
     BookingMarketplaceMixin,
+    BookingPageMixin,
     ScalableListMixin,
     LabelledInlinesMixin,
     admin.ModelAdmin,
@@ -129,13 +108,10 @@ class BookingAdmin(
     list_per_page = 50
     ordering = ["-start"]
     autocomplete_fields = ["boat"]
-    inlines = [
-        CrewAssignmentInline,
-        ChecklistItemInline,
-        TargetStateInline,
-        NotificationInline,
-        GuestPageInline,
-    ]
+    # The fan-out rows and crew notifications are read-only tables after the inlines, and so
+    # is the checklist unless opened with ?edit=checklist (BookingPageMixin).
+    inlines = [CrewAssignmentInline, ChecklistItemInline, GuestPageInline]
+    compact_inlines = {EDIT_CHECKLIST: ChecklistItemInline}
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
 
     class Media:
