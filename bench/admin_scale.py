@@ -283,6 +283,8 @@ def pages() -> dict[str, str]:
         "changelist_search": "/admin/bookings/booking/?q=Ruiz",
         "changelist_search_crew": f"/admin/bookings/booking/?q={crew_name.replace(' ', '+')}",
         "changelist_search_marina": "/admin/bookings/booking/?q=Kona+Kai",
+        # the dispatcher's most common search: one booking by its reference (a rare word)
+        "changelist_search_ref": f"/admin/bookings/booking/?q={booking.external_id}",
         "changelist_sort_guest": "/admin/bookings/booking/?o=2",
         "changelist_month": (
             f"/admin/bookings/booking/?start__year={month.year}&start__month={month.month}"

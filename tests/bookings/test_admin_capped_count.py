@@ -122,3 +122,28 @@ def test_the_paginator_without_a_limit_counts_exactly():
         BookingFactory()
     paginator = EstimatedCountPaginator(Booking.objects.filter(party_size__gte=1), 2)
     assert paginator.count == 4 and not isinstance(paginator.count, CappedCount)
+
+
+def test_search_matches_within_one_column_not_across_two():
+    from bookings.search import booking_search
+
+    BookingFactory(guest_name="Ana Ruiz", guest_email="kona@example.com")
+    assert booking_search(Booking.objects.all(), "Ruiz").count() == 1
+    assert booking_search(Booking.objects.all(), '"Ruiz kona"').count() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram index: PostgreSQL only")
+def test_a_search_can_read_the_search_document_index():
+    """The index (migration 0011) is on the very expression a search compiles."""
+    from bookings.search import booking_search
+
+    BookingFactory(external_id="BS-4012345")
+    queryset = booking_search(Booking.objects.all(), "BS-4012345")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # not along booking_start either
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "booking_search_document_trgm" in plan, plan
+    assert list(queryset) == list(Booking.objects.filter(external_id="BS-4012345"))
