@@ -273,5 +273,5 @@ class BookingPageMixin:
             context["booking_sections"] = self.booking_sections(request, obj)
         # As on the booking list: the page takes the whole width, and the sidebar's app list
         # (30-odd models) is not rendered on every visit; the header still links home.
-        context.setdefault("is_nav_sidebar_enabled", False)
+        context["is_nav_sidebar_enabled"] = False
         return super().render_change_form(request, context, add, change, form_url, obj)

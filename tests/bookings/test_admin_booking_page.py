@@ -149,3 +149,8 @@ def test_a_viewer_gets_no_edit_link(client, django_user_model):
 
     assert "edit=checklist" not in html
     assert "/admin/charterops/targetstate/?" not in html  # no view permission there
+
+
+def test_the_page_takes_the_whole_width_like_the_list(superuser_client):
+    _, html = _page(superuser_client, BookingFactory())
+    assert 'id="nav-sidebar"' not in html
