@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+# Several worktrees share one PostgreSQL server: a prefix keeps their data sets apart.
+PREFIX = os.environ.get("BENCH_ADMIN_DB", "bench_admin")
 MEMBERS = 60
 BOATS = 8
 ITEMS = 9  # checklist items per booking (the default template's)
@@ -117,7 +119,7 @@ def build(n: int) -> dict:
         INSERT INTO bookings_booking (id, source, external_id, status, start, "end",
             meeting_point, guest_name, guest_email, guest_phone, party_size, captain_required,
             special_requests, currency, boat_price, service_fee, captain_fee, owner_payout,
-            version, created_at, updated_at, boat_id)
+            version, created_at, updated_at, boat_id, last_event_id, double_booked)
         SELECT i, CASE WHEN i % 5 = 0 THEN 'direct' ELSE 'boatsetter' END,
             'BS-' || (4000000 + i),
             CASE WHEN i % 157 = 0 THEN 'cancelled' WHEN i % 41 = 0 THEN 'inquiry'
@@ -127,7 +129,7 @@ def build(n: int) -> dict:
             ({first})[1 + i % {len(FIRST)}] || ' ' || ({last})[1 + (i / {len(FIRST)}) % {len(LAST)}],
             'guest' || i || '@example.com', '+1619555' || lpad((i % 10000)::text, 4, '0'),
             1 + i % 10, true, '', 'USD', 950, 95, 200, 800, 1, s - interval '20 days', now(),
-            {b0} + i % {BOATS}
+            {b0} + i % {BOATS}, '', false
         FROM (SELECT i, date_trunc('hour', now()) - interval '3 years'
                      + ((i::bigint * {span_hours}) / {n}) * interval '1 hour' AS s
               FROM generate_series(1, {n}) AS i) AS g
@@ -177,18 +179,19 @@ def build(n: int) -> dict:
         """,
         """
         INSERT INTO charterops_auditevent (action, actor_label, object_type, object_id,
-            object_repr, data, created_at, booking_id)
+            object_repr, data, created_at, booking_id, actor_kind)
         SELECT CASE WHEN k = 0 THEN 'bookings.booking.created' ELSE 'bookings.booking.updated'
                END, 'system', 'bookings.booking', b.id::text,
             b.external_id || ' · ' || b.guest_name, '{}', b.created_at + k * interval '1 hour',
-            b.id
+            b.id, 'system'
         FROM bookings_booking b CROSS JOIN generate_series(0, 1) AS k
         """,
         """
         INSERT INTO crew_notification (booking_id, member_id, booking_version, kind, channel,
-            status, provider_message_id, changes, error, created_at, sent_at)
+            status, provider_message_id, changes, error, created_at, sent_at, attempts,
+            lease_token, round)
         SELECT a.booking_id, a.member_id, 1, 'new', 'email', 'sent', 'msg-' || a.id, '{}', '',
-            a.created_at, a.created_at
+            a.created_at, a.created_at, 1, '', 0
         FROM crew_crewassignment a
         """,
         """
@@ -280,6 +283,8 @@ def pages() -> dict[str, str]:
         "changelist_search": "/admin/bookings/booking/?q=Ruiz",
         "changelist_search_crew": f"/admin/bookings/booking/?q={crew_name.replace(' ', '+')}",
         "changelist_search_marina": "/admin/bookings/booking/?q=Kona+Kai",
+        # the dispatcher's most common search: one booking by its reference (a rare word)
+        "changelist_search_ref": f"/admin/bookings/booking/?q={booking.external_id}",
         "changelist_sort_guest": "/admin/bookings/booking/?o=2",
         "changelist_month": (
             f"/admin/bookings/booking/?start__year={month.year}&start__month={month.month}"
@@ -417,7 +422,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.n or (20_000 if args.quick else 100_000)
     repeat = args.repeat or (5 if args.quick else 9)
-    name = "bench_admin" if n == 100_000 else f"bench_admin_{n}"
+    name = PREFIX if n == 100_000 else f"{PREFIX}_{n}"
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "charterops.settings",
@@ -442,7 +447,7 @@ def main() -> None:
         prepare(name, n, rebuild=args.rebuild)
         explain(args.explain)
         return
-    prepare(f"bench_admin_{SMALL}", SMALL, rebuild=args.rebuild)
+    prepare(f"{PREFIX}_{SMALL}", SMALL, rebuild=args.rebuild)
     only = args.pages.split(",") if args.pages else None
     small = measure(pages(), repeat=3, only=only)
     prepare(name, n, rebuild=args.rebuild)

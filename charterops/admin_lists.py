@@ -3,10 +3,10 @@
 Django's changelist does three things that scan a whole table: it counts every row (twice,
 with ``show_full_result_count``), its date hierarchy asks the database for the distinct
 years/months/days of the filtered rows, and ``AllValuesFieldListFilter`` runs a ``DISTINCT``
-over the column. ``ScalableListMixin`` replaces the three: one count of the filtered rows
-(the planner's estimate when the list is unfiltered and large), a date hierarchy from the
-table's first and last date (two index look-ups) and the calendar, and list filters whose
-choices are fixed in code (``fixed_choices_filter``).
+over the column. ``ScalableListMixin`` replaces the three: one count of the filtered rows,
+capped (``COUNT_CAP``: "1,000+ results"; the planner's estimate when the list is unfiltered
+and large), a date hierarchy from the table's first and last date (two index look-ups) and
+the calendar, and list filters whose choices are fixed in code (``fixed_choices_filter``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import QuerySet
@@ -29,6 +30,10 @@ from django.utils.text import capfirst
 
 #: unfiltered lists at least this long show PostgreSQL's row estimate instead of a COUNT(*)
 ESTIMATE_ABOVE = 10_000
+#: a filtered list counts at most this many rows (more when paged further) and says "1,000+"
+COUNT_CAP = 1_000
+#: ... and always enough for this many pages past the one shown
+COUNT_PAGES_AHEAD = 10
 
 
 def table_row_estimate(model: type[models.Model], *, using: str = "default") -> int | None:
@@ -49,17 +54,52 @@ def table_row_estimate(model: type[models.Model], *, using: str = "default") -> 
     return int(row[0]) if row and row[0] >= 0 else None
 
 
+class CappedCount(int):
+    """A row count that stopped at ``limit``: worth ``limit + 1``, written "1,000+".
+
+    The changelist's templates print ``cl.result_count`` in the paginator ("1,000+ bookings"),
+    the search bar ("1,000+ results") and the actions bar ("Select all 1,000+ bookings"; the
+    action still runs on every match), so the one number reads right in all three.
+    """
+
+    limit: int
+
+    def __new__(cls, limit: int) -> CappedCount:
+        count = super().__new__(cls, limit + 1)
+        count.limit = limit
+        return count
+
+    def __str__(self) -> str:
+        return f"{self.limit:,}+"
+
+    __repr__ = __str__
+
+
 class EstimatedCountPaginator(Paginator):
-    """Counts the filtered rows; an unfiltered long list is counted by the planner's estimate."""
+    """Counts the filtered rows, up to ``count_limit``; an unfiltered long list is counted by
+    the planner's estimate.
+
+    A search or filter matching tens of thousands of rows used to be counted exactly, which
+    cost more than the page itself. With ``count_limit`` set (``ScalableListMixin`` sets it
+    per request) the count reads at most ``count_limit + 1`` rows, in a ``LIMIT`` subquery
+    without ORDER BY, and past the limit is a ``CappedCount``.
+    """
+
+    count_limit: int | None = None
 
     @cached_property
     def count(self) -> int:
         rows = self.object_list
-        if isinstance(rows, QuerySet) and not rows.query.where and not rows.query.combinator:
+        if not isinstance(rows, QuerySet):
+            return super().count
+        if not rows.query.where and not rows.query.combinator:
             estimate = table_row_estimate(rows.model, using=rows.db)
             if estimate is not None and estimate >= ESTIMATE_ABOVE:
                 return estimate
-        return super().count
+        if self.count_limit is None:
+            return super().count
+        found = rows.order_by()[: self.count_limit + 1].count()
+        return CappedCount(self.count_limit) if found > self.count_limit else found
 
 
 def fixed_choices_filter(
@@ -175,6 +215,18 @@ class ScalableListMixin:
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     change_list_template = "admin/charterops/scalable_change_list.html"
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        if isinstance(paginator, EstimatedCountPaginator):
+            try:
+                page = max(1, int(request.GET.get(PAGE_VAR, 1)))
+            except ValueError:
+                page = 1
+            paginator.count_limit = max(COUNT_CAP, (page + COUNT_PAGES_AHEAD) * per_page)
+        return paginator
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj) -> str:

@@ -1,5 +1,6 @@
 """The dispatcher's lists cost the page, not the table: no whole-table aggregates, fixed filters."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -198,3 +199,21 @@ def test_the_booking_page_costs_the_same_with_one_or_six_crew_and_forty_items(su
     page = response.content.decode()
     for assignment in booking.assignments.select_related("member"):
         assert f">{escape(assignment.member.name)}</option>" in page  # each row's member, labelled
+
+
+def test_fanout_badges_rendered_once_per_state_still_show_each_rows_own(superuser_client):
+    boat = BoatFactory()
+    ok, failing = BookingFactory(boat=boat), BookingFactory(boat=boat)
+    for booking in (ok, failing):
+        TargetState.objects.create(booking=booking, target="crew", status="done")
+    TargetState.objects.create(
+        booking=failing, target="calendar", status="failed", last_error="share the calendar"
+    )
+    response, _ = _get(superuser_client, BOOKINGS)
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode(), re.S)
+    row_of = {b.pk: next(r for r in rows if f'value="{b.pk}"' in r) for b in (ok, failing)}
+    assert "share the calendar" in row_of[failing.pk] and "co-failed" in row_of[failing.pk]
+    assert "co-failed" not in row_of[ok.pk] and "co-done" in row_of[ok.pk]
+    TargetState.objects.filter(booking=ok).update(status="failed", last_error="gone")
+    response, _ = _get(superuser_client, BOOKINGS)
+    assert "Crew: Failed — gone" in response.content.decode()
