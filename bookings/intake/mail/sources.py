@@ -8,11 +8,8 @@ message left unmarked by a dropped IMAP connection, a re-imported mbox) changes 
 from __future__ import annotations
 
 import base64
-import contextlib
-import imaplib
 import logging
 import mailbox
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,7 @@ from anymail.signals import inbound
 from django.conf import settings
 from django.dispatch import receiver
 
+from ...integrations.imap import Mailbox
 from .authenticity import verdicts_from_ses
 from .models import InboundEmail
 from .proposals import inbound_email_process
@@ -115,119 +113,36 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
 # --- IMAP ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImapMailbox:
-    host: str
-    port: int
-    ssl: bool
-    user: str
-    password: str
-    folder: str = "INBOX"
-    move_to: str = ""
-
-    @classmethod
-    def from_settings(cls) -> ImapMailbox:
-        return cls(
-            host=settings.CHARTEROPS_MAIL_IMAP_HOST,
-            port=settings.CHARTEROPS_MAIL_IMAP_PORT,
-            ssl=settings.CHARTEROPS_MAIL_IMAP_SSL,
-            user=settings.CHARTEROPS_MAIL_IMAP_USER,
-            password=settings.CHARTEROPS_MAIL_IMAP_PASSWORD,
-            folder=settings.CHARTEROPS_MAIL_IMAP_FOLDER,
-            move_to=settings.CHARTEROPS_MAIL_IMAP_MOVE_TO,
-        )
-
-
-class ImapError(Exception):
-    """The mailbox could not be read (connection, login, folder)."""
-
-
-def mail_fetch(box: ImapMailbox, *, limit: int = 200) -> list[Received]:
+def mail_fetch(box: Mailbox, *, limit: int = 200) -> list[Received]:
     """Store every new message of the mailbox, then mark it \\Seen (or move it).
 
     New means unseen (or, when moving, anything left in the folder). A message is fetched
-    with ``BODY.PEEK`` so it is marked only after it is stored: a crash in between leaves it
-    new, and the next poll stores a duplicate, which the store recognises. Retried by the
-    next beat run; raises ImapError when the mailbox cannot be reached.
+    without marking it, and marked only once it is stored: a connection dropped in between
+    leaves it new, the next poll stores it again, and the store counts that as a copy of the
+    same message. A move that fails leaves the message in place, marked seen; the adapter
+    never deletes an original without a copy. Retried by the next beat run; raises ImapError
+    when the mailbox cannot be reached or the connection drops.
     """
-    try:
-        if box.ssl:
-            # imaplib's default context verifies nothing: the app password would go to anyone.
-            client = imaplib.IMAP4_SSL(
-                box.host, box.port, ssl_context=ssl.create_default_context(), timeout=30
-            )
-        else:
-            client = imaplib.IMAP4(box.host, box.port, timeout=30)
-    except OSError as exc:
-        raise ImapError(f"cannot reach {box.host}:{box.port}: {exc}") from exc
     results: list[Received] = []
-    try:
-        try:
-            client.login(box.user, box.password)
-            status, _ = client.select(_quoted(box.folder))
-            if status != "OK":
-                raise ImapError(f"cannot open the folder {box.folder!r}")
-            status, data = client.uid("SEARCH", None, "ALL" if box.move_to else "UNSEEN")
-        except imaplib.IMAP4.error as exc:
-            raise ImapError(f"{box.user}@{box.host}: {exc}") from exc
-        uids = (data[0] or b"").split()[:limit] if status == "OK" else []
-        for uid in uids:
-            raw = _fetch(client, uid)
+    with box:
+        for message_id in box.new_ids(limit=limit):
+            raw = box.fetch(message_id)
             if raw is None:
                 continue
             results.append(
                 inbound_email_receive(
                     raw,
                     via=InboundEmail.Via.IMAP,
-                    label=f"imap:{box.folder}/{uid.decode()}",
-                    envelope={"mailbox": f"{box.user}@{box.host}", "folder": box.folder,
-                              "uid": uid.decode()},
+                    label=f"imap:{box.folder}/{message_id}",
+                    envelope={"mailbox": box.address, "folder": box.folder, "uid": message_id},
                 )
-            )  # fmt: skip
-            _done(client, uid, box.move_to)
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            client.logout()
+            )
+            if box.move_to:
+                if box.move(message_id, box.move_to):
+                    continue
+                log.warning("could not move a stored message to %r; marked seen", box.move_to)
+            box.mark_seen(message_id)
     return results
-
-
-def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _fetch(client: imaplib.IMAP4, uid: bytes) -> bytes | None:
-    status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
-    if status != "OK":
-        return None
-    for item in data or []:
-        if isinstance(item, tuple) and len(item) == 2:
-            return item[1]
-    return None
-
-
-def _done(client: imaplib.IMAP4, uid: bytes, move_to: str) -> None:
-    """Mark a stored message \\Seen, or move it; a move that fails leaves it in place, seen."""
-    if move_to:
-        if _move(client, uid, move_to):
-            return
-        client.create(_quoted(move_to))  # the folder may not exist yet (TRYCREATE)
-        if _move(client, uid, move_to):
-            return
-        log.warning("could not move a stored message to %r; marked seen instead", move_to)
-    client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-
-
-def _move(client: imaplib.IMAP4, uid: bytes, folder: str) -> bool:
-    status, _ = client.uid("MOVE", uid, _quoted(folder))
-    if status == "OK":
-        return True
-    # A server without the MOVE extension: copy, and delete only once the copy exists.
-    status, _ = client.uid("COPY", uid, _quoted(folder))
-    if status != "OK":
-        return False
-    client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
-    client.expunge()
-    return True
 
 
 # --- Files ----------------------------------------------------------------------------------
