@@ -47,6 +47,7 @@ class Booking(models.Model):
 
         BOATSETTER = "boatsetter", "Boatsetter"
         DIRECT = "direct", "Direct"
+        GETMYBOAT = "getmyboat", "GetMyBoat"
         SCC = "scc", "SCC API"
         OTHER = "other", "Other (legacy)"
 
