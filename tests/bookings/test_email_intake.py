@@ -163,6 +163,8 @@ def test_an_old_confirmation_forwarded_after_the_change_is_ordered_by_its_origin
 def test_a_request_then_its_expiry(queen, staff_user):
     proposal_apply(receive("boatsetter__request__expires").email, actor=staff_user)
     assert Booking.objects.get().status == "pending"
+    # the email's "Respond by" is the booking's deadline, not 72 h from when we read it
+    assert Booking.objects.get().respond_by == datetime.fromisoformat("2027-01-13T10:00-08:00")
     proposal_apply(receive("boatsetter__expired__no_answer").email, actor=staff_user)
     assert Booking.objects.get().status == "expired"
 
