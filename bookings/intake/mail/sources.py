@@ -66,18 +66,49 @@ def inbound_email_receive(
 # --- Amazon SES inbound, through anymail ------------------------------------------------
 
 
-def ses_raw(ses_event: dict[str, Any], message: Any) -> bytes:
-    """The raw MIME of an SES notification: as SES sent it inline, else as anymail read it."""
+#: SES receives messages up to 40 MB; an S3 object larger than this is not one of its messages.
+S3_RAW_MAX_BYTES = 64 * 1024 * 1024
+
+
+def ses_raw(ses_event: dict[str, Any], message: Any) -> tuple[bytes, str]:
+    """The raw MIME of an SES notification, and where it was read (``raw_from``).
+
+    Inline content is as SES sent it ("inline"). For the S3 action, anymail's signal only
+    offers the message it parsed, whose re-serialisation changes line ends and header
+    folding; so the object is read again, byte for byte, through the S3 adapter
+    ("s3://bucket/key"). If that second read fails where anymail's succeeded a moment ago,
+    anymail's copy is stored ("anymail") rather than nothing. Read-only; not retried.
+    """
     content = ses_event.get("content")
-    action = ses_event.get("receipt", {}).get("action", {})
+    action = ses_event.get("receipt", {}).get("action", {}) or {}
     if isinstance(content, str):
         if action.get("encoding") == "BASE64":
-            return base64.b64decode(content.encode("ascii"))
+            return base64.b64decode(content.encode("ascii")), "inline"
         try:
-            return content.encode("utf-8", "surrogateescape")
+            return content.encode("utf-8", "surrogateescape"), "inline"
         except UnicodeEncodeError:  # a lone surrogate JSON allowed: keep the rest
-            return content.encode("utf-8", "replace")
-    return message.as_bytes()  # the S3 action: anymail streamed and parsed the object
+            return content.encode("utf-8", "replace"), "inline"
+    bucket, key = action.get("bucketName", ""), action.get("objectKey", "")
+    if action.get("type") == "S3" and bucket and key:
+        raw = _s3_object_read(bucket, key)
+        if raw is not None:
+            return raw, f"s3://{bucket}/{key}"
+    return message.as_bytes(), "anymail"
+
+
+def _s3_object_read(bucket: str, key: str) -> bytes | None:
+    from charterops.integrations.s3 import S3ObjectStore
+
+    try:
+        raw = S3ObjectStore(bucket=bucket).read(key, max_bytes=S3_RAW_MAX_BYTES + 1)
+    except Exception:  # botocore's errors: the domain never imports them; anymail's copy stands
+        log.warning("could not read s3://%s/%s again; storing anymail's copy", bucket, key,
+                    exc_info=True)  # fmt: skip
+        return None
+    if raw is None or len(raw) > S3_RAW_MAX_BYTES:
+        log.warning("s3://%s/%s missing or too large; storing anymail's copy", bucket, key)
+        return None
+    return raw
 
 
 @receiver(inbound, dispatch_uid="bookings.intake.mail.ses")
@@ -94,8 +125,9 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
         log.warning("SES inbound from an unexpected SNS topic %r dropped", topic)
         return
     mail = ses_event.get("mail", {}) or {}
+    raw, raw_from = ses_raw(ses_event, event.message)
     inbound_email_receive(
-        ses_raw(ses_event, event.message),
+        raw,
         via=InboundEmail.Via.SES,
         label=f"ses:{event.event_id}",
         envelope={
@@ -105,6 +137,7 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
             "topic": topic,
             "spam": receipt.get("spamVerdict", {}).get("status", ""),
             "virus": receipt.get("virusVerdict", {}).get("status", ""),
+            "raw_from": raw_from,
         },
         verdicts=verdicts_from_ses(receipt),
     )
