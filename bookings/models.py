@@ -47,6 +47,7 @@ class Booking(models.Model):
 
         BOATSETTER = "boatsetter", "Boatsetter"
         DIRECT = "direct", "Direct"
+        GETMYBOAT = "getmyboat", "GetMyBoat"
         SCC = "scc", "SCC API"
         OTHER = "other", "Other (legacy)"
 
@@ -102,6 +103,14 @@ class Booking(models.Model):
     service_fee = models.DecimalField(**MONEY)
     captain_fee = models.DecimalField(**MONEY)
     owner_payout = models.DecimalField(**MONEY)
+    respond_by = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The marketplace's deadline to answer this request, when it gave one (the "
+            "request emails' \"Respond by\"); else the rules' window from its arrival applies."
+        ),
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     last_event_at = models.DateTimeField(
         null=True,

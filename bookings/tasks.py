@@ -58,7 +58,8 @@ def mail_fetch_task() -> int:
     message, then mark or move it. Idempotent (the store dedupes); not retried, the next
     poll is the retry. Returns how many messages it read.
     """
-    from .intake.mail.sources import ImapMailbox, mail_fetch
+    from .intake.mail.sources import mail_fetch
+    from .integrations.imap import ImapMailbox
 
     return len(mail_fetch(ImapMailbox.from_settings()))
 

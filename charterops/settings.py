@@ -338,7 +338,7 @@ CHARTEROPS_WEBHOOK_REFUSALS_PER_MINUTE = env.int(
 # Queue of the task that applies stored webhook deliveries; empty = Celery's default queue.
 # A queue of its own keeps new bookings from waiting behind a fan-out backlog.
 CHARTEROPS_INTAKE_QUEUE = env.str("CHARTEROPS_INTAKE_QUEUE", default="")
-# Booking sources beyond direct, boatsetter, scc and those with webhook secrets (bookings.intake.sources).
+# Booking sources beyond direct, boatsetter, getmyboat, scc and those with webhook secrets (bookings.intake.sources).
 CHARTEROPS_INTAKE_SOURCES = env.list("CHARTEROPS_INTAKE_SOURCES", default=[])
 if CHARTEROPS_INTAKE_QUEUE:
     CELERY_BEAT_SCHEDULE["webhook-deliveries-drain"]["options"] = {"queue": CHARTEROPS_INTAKE_QUEUE}

@@ -141,6 +141,13 @@ class BookingIn(_Strict):
     captain_required: StrictBool = True
     special_requests: _text(5000) = ""
     pricing: PricingIn = Field(default_factory=PricingIn)
+    respond_by: IsoDatetime | None = Field(
+        default=None,
+        description=(
+            "The marketplace's deadline to answer a request, if it gives one. Omitted: the "
+            "booking keeps what it had; null: none (the marketplace rules' window applies)."
+        ),
+    )
 
     @field_validator("end")
     @classmethod

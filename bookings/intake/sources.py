@@ -1,8 +1,10 @@
 """Sources are namespaces: a booking is identified by (source, its id at that source).
 
 A source is *configured* when it is built in (``direct``, staff and API bookings of our own;
-``boatsetter``; ``scc``, the legacy SCC API), listed in ``CHARTEROPS_INTAKE_SOURCES``, or has webhook secrets
-(``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>``). A booking is stored under its source's own name,
+the marketplaces ``boatsetter`` and ``getmyboat``, whose emails need no secret; ``scc``, the
+legacy SCC API), listed in ``CHARTEROPS_INTAKE_SOURCES``, or has webhook secrets
+(``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>``). Built in is not trusted: the webhook still
+401s a built-in source without secrets. A booking is stored under its source's own name,
 never collapsed into another: two relays that use the same booking id keep two bookings.
 Anything else is refused at the door (the webhook 401s without a secret; the API and the
 SCC endpoint answer 422 naming ``source``).
@@ -18,7 +20,7 @@ from django.conf import settings
 from ..signatures import webhook_secrets
 from .schema import InvalidPayload
 
-BUILT_IN = ("direct", "boatsetter", "scc")
+BUILT_IN = ("direct", "boatsetter", "getmyboat", "scc")
 #: what fits Booking.source and reads well in a URL
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 _SECRETS_PREFIX = "CHARTEROPS_WEBHOOK_SECRETS_"

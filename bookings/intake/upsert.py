@@ -58,8 +58,8 @@ def model_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 def booking_fields(payload: BookingIn, boat: Boat) -> dict[str, Any]:
-    """The model fields of a snapshot."""
-    return {
+    """The model fields of a snapshot (``respond_by`` only when the source carries it)."""
+    fields = {
         "status": payload.status,
         "boat": boat,
         "start": payload.start,
@@ -77,6 +77,10 @@ def booking_fields(payload: BookingIn, boat: Boat) -> dict[str, Any]:
         "captain_fee": payload.pricing.captain_fee,
         "owner_payout": payload.pricing.owner_payout,
     }
+    # Most sources never mention a deadline: their snapshots must not erase one an email gave.
+    if "respond_by" in payload.model_fields_set:
+        fields["respond_by"] = payload.respond_by
+    return fields
 
 
 def _is_stale(booking: Booking, occurred_at: datetime | None, event_id: str) -> bool:

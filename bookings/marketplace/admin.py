@@ -63,7 +63,11 @@ class MarketplaceRulesAdmin(admin.ModelAdmin):
 
 
 class RequestExpiryFilter(admin.SimpleListFilter):
-    """The attention list's marketplace part: requests in their last 12 hours, or expired."""
+    """The attention list's marketplace part: requests in their last 12 hours, or expired.
+
+    Expiry is ``rules.request_expires_at``'s: the marketplace's ``respond_by`` when the
+    booking has one, else the arrival plus the source's window.
+    """
 
     title = "request expiry"
     parameter_name = "request"
@@ -78,15 +82,19 @@ class RequestExpiryFilter(admin.SimpleListFilter):
         if self.value() not in {"expiring", "expired"}:
             return queryset
         now = timezone.now()
+        attention = timezone.timedelta(hours=ATTENTION_HOURS)
+        if self.value() == "expiring":
+            deadline = Q(respond_by__gt=now, respond_by__lte=now + attention)
+        else:
+            deadline = Q(respond_by__lte=now)
         conditions = []
         for source, rules in rules_by_source().items():
             window = timezone.timedelta(hours=rules.request_expiry_hours)
             if self.value() == "expiring":
-                attention = timezone.timedelta(hours=ATTENTION_HOURS)
                 arrived = Q(created_at__gt=now - window, created_at__lte=now - window + attention)
             else:
                 arrived = Q(created_at__lte=now - window)
-            conditions.append(Q(source=source) & arrived)
+            conditions.append(Q(source=source) & (deadline | Q(respond_by__isnull=True) & arrived))
         if not conditions:
             return queryset.none()
         return queryset.filter(reduce(or_, conditions), status__in=REQUEST_STATUSES)

@@ -70,7 +70,10 @@ def rules_by_source() -> dict[str, MarketplaceRules]:
 
 
 def request_expires_at(booking: Booking, rules: MarketplaceRules) -> datetime:
-    """When an unanswered request expires: its arrival plus the window (elapsed hours)."""
+    """When an unanswered request expires: the marketplace's own deadline when it gave one
+    (``respond_by``, from its request email), else its arrival plus the window (elapsed)."""
+    if booking.respond_by is not None:
+        return _utc(booking.respond_by)
     return _utc(booking.created_at) + timedelta(hours=rules.request_expiry_hours)
 
 

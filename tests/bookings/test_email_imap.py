@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 
 from bookings.intake.mail.models import InboundEmail
-from bookings.intake.mail.sources import ImapError, ImapMailbox, mail_fetch
+from bookings.intake.mail.sources import mail_fetch
+from bookings.integrations.imap import ImapError, ImapMailbox, InMemoryMailbox
 from tests.bookings.dovecot import dovecot_running
 from tests.bookings.email_support import eml
 
@@ -153,3 +154,38 @@ def test_tls_to_the_mailbox_verifies_the_certificate(dovecot, monkeypatch):
         mail_fetch(dataclasses.replace(box(dovecot, "INBOX"), ssl=True))
     (context,) = contexts
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_connection_dropped_between_store_and_mark_stores_once_and_marks_next_run(queen):
+    """The real server cannot be made to drop the link at that instant; the fake can."""
+    fake = InMemoryMailbox(folder="Bookings", drop_after_fetch=True)
+    message_id = fake.deliver(eml("boatsetter__confirmed__both_parts"))
+
+    with pytest.raises(ImapError, match="connection dropped"):
+        mail_fetch(fake)
+    assert fake.new_ids(limit=10) == [message_id]  # still new: not marked
+    stored = InboundEmail.objects.get()
+
+    fake.drop_after_fetch = False
+    (again,) = mail_fetch(fake)
+
+    assert again.duplicate and again.email.pk == stored.pk
+    assert InboundEmail.objects.count() == 1
+    stored.refresh_from_db()
+    assert stored.times_seen == 2 and stored.status == "proposed"
+    assert fake.seen == {message_id} and mail_fetch(fake) == []
+
+
+def test_a_move_dropped_midway_keeps_the_message_and_moves_it_next_run(queen):
+    fake = InMemoryMailbox(folder="Bookings", move_to="Done", drop_after_fetch=True)
+    fake.deliver(eml("boatsetter__changed__new_time"))
+
+    with pytest.raises(ImapError):
+        mail_fetch(fake)
+    assert len(fake.messages) == 1 and not fake.folders  # nothing lost, nothing moved
+
+    fake.drop_after_fetch = False
+    (again,) = mail_fetch(fake)
+
+    assert again.duplicate and InboundEmail.objects.count() == 1
+    assert not fake.messages and len(fake.folders["Done"]) == 1

@@ -164,6 +164,8 @@ def test_an_old_confirmation_forwarded_after_the_change_is_ordered_by_its_origin
 def test_a_request_then_its_expiry(queen, staff_user):
     proposal_apply(receive("boatsetter__request__expires").email, actor=staff_user)
     assert Booking.objects.get().status == "pending"
+    # the email's "Respond by" is the booking's deadline, not 72 h from when we read it
+    assert Booking.objects.get().respond_by == datetime.fromisoformat("2027-01-13T10:00-08:00")
     proposal_apply(receive("boatsetter__expired__no_answer").email, actor=staff_user)
     assert Booking.objects.get().status == "expired"
 
@@ -202,7 +204,6 @@ def test_an_unknown_boat_leaves_the_message_unparsed_with_what_was_found(db):
 @pytest.fixture
 def auto_apply(settings):
     settings.CHARTEROPS_MAIL_AUTO_APPLY = ["boatsetter", "getmyboat"]
-    settings.CHARTEROPS_INTAKE_SOURCES = ["getmyboat"]
 
 
 def test_auto_apply_applies_authenticated_complete_mail(queen, auto_apply):
@@ -286,13 +287,13 @@ def test_processing_twice_changes_nothing(queen):
     assert AuditEvent.objects.count() == before
 
 
-def test_getmyboat_needs_its_source_configured_then_proposes(queen, settings):
-    assert receive("getmyboat__confirmed__both_parts").email.status == Status.UNPARSED
-    settings.CHARTEROPS_INTAKE_SOURCES = ["getmyboat"]
+def test_getmyboat_is_a_built_in_source_so_its_mail_proposes_with_nothing_set(queen, settings):
+    settings.CHARTEROPS_INTAKE_SOURCES = []
     email = inbound_email_receive(
         eml("getmyboat__request__inquiry"), via="import", label="gmb"
     ).email
     assert email.status == Status.PROPOSED and email.external_id == "GMB-2207841"
+    assert email.marketplace == "getmyboat" and not email.problems
 
 
 # --- mail_import --------------------------------------------------------------------------

@@ -85,6 +85,29 @@ def test_a_request_hides_the_guests_contact_and_says_when_it_expires():
     assert parsed.booking["guest"]["email"] == ""
     assert parsed.booking["guest"]["phone"] == ""
     assert parsed.found["expires"].startswith("January 13, 2027")
+    assert parsed.booking["respond_by"] == "2027-01-13T10:00:00-08:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("January 13, 2027 10:00 AM PST", "2027-01-13T10:00:00-08:00"),
+        # the night the clocks fall back: the abbreviation tells the two 1:30s apart
+        ("Sun, Nov 1, 2026 1:30 AM PDT", "2026-11-01T01:30:00-07:00"),
+        ("Sun, Nov 1, 2026 1:30 AM PST", "2026-11-01T01:30:00-08:00"),
+        ("Jan 13 2027 at 10 AM", "2027-01-13T10:00:00-08:00"),  # no zone: the business's
+        ("when you can", None),
+    ],
+)
+def test_the_respond_by_deadline_reads_its_zone(text, expected):
+    from bookings.intake.mail.parsers import parse_deadline
+
+    found = parse_deadline(text)
+    assert (found.isoformat() if found else None) == expected
+
+
+def test_a_confirmation_carries_no_deadline():
+    assert parse("boatsetter__confirmed__both_parts").booking["respond_by"] is None
 
 
 def test_a_confirmation_carries_the_guests_contact_and_the_money():

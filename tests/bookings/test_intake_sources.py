@@ -62,3 +62,28 @@ def test_the_admin_filters_bookings_by_each_source(superuser_client, relays, que
     listing = superuser_client.get("/admin/bookings/booking/").text
     for name in ("acme", "zeta", "boatsetter", "direct"):
         assert f"?source={name}" in listing
+
+
+def test_getmyboat_is_built_in_with_its_label_in_the_admin_filter(superuser_client, settings):
+    settings.CHARTEROPS_INTAKE_SOURCES = []
+    assert "getmyboat" in sources_configured()
+    listing = superuser_client.get("/admin/bookings/booking/").text
+    assert "?source=getmyboat" in listing and ">GetMyBoat<" in listing
+
+
+def test_built_in_is_not_trusted_a_getmyboat_webhook_without_secrets_is_401(client, queen):
+    event = load_event("booking_created__confirmed")
+    response = post_signed(client, event, url="/webhooks/bookings/getmyboat/")
+    assert response.status_code == 401
+    assert not Booking.objects.exists()
+
+
+def test_an_unconfigured_source_is_still_refused_by_the_api(client, api_token, settings, queen):
+    settings.CHARTEROPS_INTAKE_SOURCES = []
+    response = client.post(
+        "/api/bookings/?source=harbor-desk",
+        data=booking_of("booking_created__confirmed"),
+        content_type="application/json",
+        headers={"X-Dashboard-Token": api_token},
+    )
+    assert response.status_code == 422 and "source" in response.json()["fields"]

@@ -254,3 +254,74 @@ class TestStaffPages:
         assert recorded.actor.username == "boss" and recorded.data["expected"] == "855.00"
         assert BookingPayout.objects.get(booking=short).note == "Boatsetter transfer"
         assert late.pk and on_time.pk
+
+
+class TestRespondBy:
+    """A request email's "Respond by" replaces the rules' window from arrival."""
+
+    def test_the_deadline_given_wins_over_the_window(self, rules):
+        arrived = pacific(2026, 10, 31, 10, 0)
+        with time_machine.travel(arrived, tick=False):
+            booking = booking_at(
+                pacific(2026, 11, 20, 10, 0),
+                status="pending",
+                respond_by=datetime.fromisoformat("2026-11-01T01:30:00-08:00"),
+            )
+        expires = request_expires_at(booking, rules)
+        # the second 1:30 of the fall-back night (PST), an hour after the first (PDT)
+        assert expires == datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+        assert timezone.localtime(expires).tzname() == "PST"
+        first = datetime.fromisoformat("2026-11-01T01:30:00-07:00")
+        assert request_time_left(booking, rules, now=first) == timedelta(hours=1)
+        assert request_needs_attention(booking, rules, now=first)
+        assert request_time_left(booking, rules, now=expires) == timedelta(0)
+
+    def test_a_snapshot_that_does_not_mention_it_keeps_it(self, queen):
+        from bookings.intake import booking_payload_parse, booking_upsert_from_event
+
+        payload = {
+            "id": "BS-1",
+            "status": "pending",
+            "boat": {"name": queen.name},
+            "start": "2026-11-20T10:00:00-08:00",
+            "end": "2026-11-20T14:00:00-08:00",
+            "guest": {"name": "Ana R."},
+            "party_size": 4,
+            "respond_by": "2026-11-01T01:30:00-08:00",
+        }
+        booking_upsert_from_event("boatsetter", booking_payload_parse(payload), via="api")
+        without = {k: v for k, v in payload.items() if k != "respond_by"}
+        booking_upsert_from_event("boatsetter", booking_payload_parse(without), via="api")
+        booking = Booking.objects.get()
+        assert booking.respond_by == datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+        booking_upsert_from_event(
+            "boatsetter", booking_payload_parse({**payload, "respond_by": None}), via="api"
+        )
+        booking.refresh_from_db()
+        assert booking.respond_by is None
+
+    def test_the_page_and_the_filter_use_it_across_the_fall_back(self, superuser_client):
+        # Arrived long ago (past 72 h) but the marketplace said: respond by 1:30 AM PST.
+        now = datetime.fromisoformat("2026-11-01T01:00:00-07:00")  # the first 1:00 (PDT)
+        with time_machine.travel(now - timedelta(hours=100), tick=False):
+            given = booking_at(
+                pacific(2026, 11, 20, 10, 0),
+                status="pending",
+                guest_name="Guest given",
+                respond_by=datetime.fromisoformat("2026-11-01T01:30:00-08:00"),
+            )
+            booking_at(pacific(2026, 11, 21, 10, 0), status="pending", guest_name="Guest window")
+        url = reverse("admin:bookings_booking_changelist")
+        with time_machine.travel(now, tick=False):
+            page = superuser_client.get(
+                reverse("admin:bookings_booking_change", args=[given.pk])
+            ).content.decode()
+            expiring = superuser_client.get(url, {"request": "expiring"}).content.decode()
+            expired = superuser_client.get(url, {"request": "expired"}).content.decode()
+        # 1:00 PDT to 1:30 PST is an hour and a half of real time
+        assert "Request expires Sun Nov 1, 1:30 AM PST: 1 h 30 min left - ANSWER NOW" in page
+        assert "Guest given" in expiring and "Guest given" not in expired
+        assert "Guest window" in expired and "Guest window" not in expiring
+        with time_machine.travel(datetime(2026, 11, 1, 9, 30, tzinfo=UTC), tick=False):
+            expired = superuser_client.get(url, {"request": "expired"}).content.decode()
+        assert "Guest given" in expired

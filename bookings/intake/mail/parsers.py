@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
@@ -177,6 +178,30 @@ def parse_time(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+#: the zone abbreviations marketplaces print after a time; the abbreviation is what tells
+#: 1:30 AM PDT from 1:30 AM PST on the night the clocks fall back.
+_ZONE_OFFSETS = {
+    "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4,
+    "UTC": 0, "GMT": 0,
+}  # fmt: skip
+_ZONE = re.compile(r"\b(" + "|".join(_ZONE_OFFSETS) + r")\b")
+
+
+def parse_deadline(text: str) -> datetime | None:
+    """ "January 13, 2027 10:00 AM PST" as an aware datetime; without a zone, the business's."""
+    clock = _TIME.search(text)
+    if clock is None:
+        return None
+    day, at = parse_date(text[: clock.start()]), parse_time(text[clock.start() :])
+    if day is None or at is None:
+        return None
+    zone = _ZONE.search(text[clock.end() :].upper())
+    if zone:
+        offset = dt_timezone(timedelta(hours=_ZONE_OFFSETS[zone.group(1)]))
+        return datetime.combine(day, at, tzinfo=offset)
+    return datetime.combine(day, at, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -438,6 +463,7 @@ def fields_parse(market: Marketplace, lines: list[str], *, subject: str) -> Pars
         if (amount := parse_money(found.get(key, ""))) is not None
     }
     captain = parse_captain(found.get("captain", ""))
+    deadline = parse_deadline(found.get("expires", ""))
     booking = {
         "id": parsed.external_id,
         "status": EVENT_STATUS[parsed.event],
@@ -453,6 +479,7 @@ def fields_parse(market: Marketplace, lines: list[str], *, subject: str) -> Pars
         "party_size": party,
         "captain_required": True if captain is None else captain,
         "pricing": pricing,
+        "respond_by": deadline.isoformat() if deadline else None,
     }
     try:
         parsed.booking = booking_payload_parse(booking).model_dump(mode="json")

@@ -52,7 +52,7 @@ Status = InboundEmail.Status
 DIFF_FIELDS = (
     "status", "boat", "start", "end", "meeting_point", "guest_name", "guest_email",
     "guest_phone", "party_size", "captain_required", "currency", "boat_price", "service_fee",
-    "captain_fee", "owner_payout",
+    "captain_fee", "owner_payout", "respond_by",
 )  # fmt: skip
 
 
@@ -267,8 +267,9 @@ def proposal_diff(email: InboundEmail) -> tuple[Booking | None, list[DiffRow]]:
         .first()
     )
     rows = [
-        DiffRow(name, getattr(booking, name) if booking else None, proposed[name])
+        DiffRow(name, getattr(booking, name) if booking else None, proposed.get(name))
         for name in DIFF_FIELDS
+        if name in proposed
     ]
     return booking, rows
 

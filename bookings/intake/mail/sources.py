@@ -8,11 +8,8 @@ message left unmarked by a dropped IMAP connection, a re-imported mbox) changes 
 from __future__ import annotations
 
 import base64
-import contextlib
-import imaplib
 import logging
 import mailbox
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,7 @@ from anymail.signals import inbound
 from django.conf import settings
 from django.dispatch import receiver
 
+from ...integrations.imap import Mailbox
 from .authenticity import verdicts_from_ses
 from .models import InboundEmail
 from .proposals import inbound_email_process
@@ -68,18 +66,49 @@ def inbound_email_receive(
 # --- Amazon SES inbound, through anymail ------------------------------------------------
 
 
-def ses_raw(ses_event: dict[str, Any], message: Any) -> bytes:
-    """The raw MIME of an SES notification: as SES sent it inline, else as anymail read it."""
+#: SES receives messages up to 40 MB; an S3 object larger than this is not one of its messages.
+S3_RAW_MAX_BYTES = 64 * 1024 * 1024
+
+
+def ses_raw(ses_event: dict[str, Any], message: Any) -> tuple[bytes, str]:
+    """The raw MIME of an SES notification, and where it was read (``raw_from``).
+
+    Inline content is as SES sent it ("inline"). For the S3 action, anymail's signal only
+    offers the message it parsed, whose re-serialisation changes line ends and header
+    folding; so the object is read again, byte for byte, through the S3 adapter
+    ("s3://bucket/key"). If that second read fails where anymail's succeeded a moment ago,
+    anymail's copy is stored ("anymail") rather than nothing. Read-only; not retried.
+    """
     content = ses_event.get("content")
-    action = ses_event.get("receipt", {}).get("action", {})
+    action = ses_event.get("receipt", {}).get("action", {}) or {}
     if isinstance(content, str):
         if action.get("encoding") == "BASE64":
-            return base64.b64decode(content.encode("ascii"))
+            return base64.b64decode(content.encode("ascii")), "inline"
         try:
-            return content.encode("utf-8", "surrogateescape")
+            return content.encode("utf-8", "surrogateescape"), "inline"
         except UnicodeEncodeError:  # a lone surrogate JSON allowed: keep the rest
-            return content.encode("utf-8", "replace")
-    return message.as_bytes()  # the S3 action: anymail streamed and parsed the object
+            return content.encode("utf-8", "replace"), "inline"
+    bucket, key = action.get("bucketName", ""), action.get("objectKey", "")
+    if action.get("type") == "S3" and bucket and key:
+        raw = _s3_object_read(bucket, key)
+        if raw is not None:
+            return raw, f"s3://{bucket}/{key}"
+    return message.as_bytes(), "anymail"
+
+
+def _s3_object_read(bucket: str, key: str) -> bytes | None:
+    from charterops.integrations.s3 import S3ObjectStore
+
+    try:
+        raw = S3ObjectStore(bucket=bucket).read(key, max_bytes=S3_RAW_MAX_BYTES + 1)
+    except Exception:  # botocore's errors: the domain never imports them; anymail's copy stands
+        log.warning("could not read s3://%s/%s again; storing anymail's copy", bucket, key,
+                    exc_info=True)  # fmt: skip
+        return None
+    if raw is None or len(raw) > S3_RAW_MAX_BYTES:
+        log.warning("s3://%s/%s missing or too large; storing anymail's copy", bucket, key)
+        return None
+    return raw
 
 
 @receiver(inbound, dispatch_uid="bookings.intake.mail.ses")
@@ -96,8 +125,9 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
         log.warning("SES inbound from an unexpected SNS topic %r dropped", topic)
         return
     mail = ses_event.get("mail", {}) or {}
+    raw, raw_from = ses_raw(ses_event, event.message)
     inbound_email_receive(
-        ses_raw(ses_event, event.message),
+        raw,
         via=InboundEmail.Via.SES,
         label=f"ses:{event.event_id}",
         envelope={
@@ -107,6 +137,7 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
             "topic": topic,
             "spam": receipt.get("spamVerdict", {}).get("status", ""),
             "virus": receipt.get("virusVerdict", {}).get("status", ""),
+            "raw_from": raw_from,
         },
         verdicts=verdicts_from_ses(receipt),
     )
@@ -115,119 +146,36 @@ def ses_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) 
 # --- IMAP ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImapMailbox:
-    host: str
-    port: int
-    ssl: bool
-    user: str
-    password: str
-    folder: str = "INBOX"
-    move_to: str = ""
-
-    @classmethod
-    def from_settings(cls) -> ImapMailbox:
-        return cls(
-            host=settings.CHARTEROPS_MAIL_IMAP_HOST,
-            port=settings.CHARTEROPS_MAIL_IMAP_PORT,
-            ssl=settings.CHARTEROPS_MAIL_IMAP_SSL,
-            user=settings.CHARTEROPS_MAIL_IMAP_USER,
-            password=settings.CHARTEROPS_MAIL_IMAP_PASSWORD,
-            folder=settings.CHARTEROPS_MAIL_IMAP_FOLDER,
-            move_to=settings.CHARTEROPS_MAIL_IMAP_MOVE_TO,
-        )
-
-
-class ImapError(Exception):
-    """The mailbox could not be read (connection, login, folder)."""
-
-
-def mail_fetch(box: ImapMailbox, *, limit: int = 200) -> list[Received]:
+def mail_fetch(box: Mailbox, *, limit: int = 200) -> list[Received]:
     """Store every new message of the mailbox, then mark it \\Seen (or move it).
 
     New means unseen (or, when moving, anything left in the folder). A message is fetched
-    with ``BODY.PEEK`` so it is marked only after it is stored: a crash in between leaves it
-    new, and the next poll stores a duplicate, which the store recognises. Retried by the
-    next beat run; raises ImapError when the mailbox cannot be reached.
+    without marking it, and marked only once it is stored: a connection dropped in between
+    leaves it new, the next poll stores it again, and the store counts that as a copy of the
+    same message. A move that fails leaves the message in place, marked seen; the adapter
+    never deletes an original without a copy. Retried by the next beat run; raises ImapError
+    when the mailbox cannot be reached or the connection drops.
     """
-    try:
-        if box.ssl:
-            # imaplib's default context verifies nothing: the app password would go to anyone.
-            client = imaplib.IMAP4_SSL(
-                box.host, box.port, ssl_context=ssl.create_default_context(), timeout=30
-            )
-        else:
-            client = imaplib.IMAP4(box.host, box.port, timeout=30)
-    except OSError as exc:
-        raise ImapError(f"cannot reach {box.host}:{box.port}: {exc}") from exc
     results: list[Received] = []
-    try:
-        try:
-            client.login(box.user, box.password)
-            status, _ = client.select(_quoted(box.folder))
-            if status != "OK":
-                raise ImapError(f"cannot open the folder {box.folder!r}")
-            status, data = client.uid("SEARCH", None, "ALL" if box.move_to else "UNSEEN")
-        except imaplib.IMAP4.error as exc:
-            raise ImapError(f"{box.user}@{box.host}: {exc}") from exc
-        uids = (data[0] or b"").split()[:limit] if status == "OK" else []
-        for uid in uids:
-            raw = _fetch(client, uid)
+    with box:
+        for message_id in box.new_ids(limit=limit):
+            raw = box.fetch(message_id)
             if raw is None:
                 continue
             results.append(
                 inbound_email_receive(
                     raw,
                     via=InboundEmail.Via.IMAP,
-                    label=f"imap:{box.folder}/{uid.decode()}",
-                    envelope={"mailbox": f"{box.user}@{box.host}", "folder": box.folder,
-                              "uid": uid.decode()},
+                    label=f"imap:{box.folder}/{message_id}",
+                    envelope={"mailbox": box.address, "folder": box.folder, "uid": message_id},
                 )
-            )  # fmt: skip
-            _done(client, uid, box.move_to)
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            client.logout()
+            )
+            if box.move_to:
+                if box.move(message_id, box.move_to):
+                    continue
+                log.warning("could not move a stored message to %r; marked seen", box.move_to)
+            box.mark_seen(message_id)
     return results
-
-
-def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _fetch(client: imaplib.IMAP4, uid: bytes) -> bytes | None:
-    status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
-    if status != "OK":
-        return None
-    for item in data or []:
-        if isinstance(item, tuple) and len(item) == 2:
-            return item[1]
-    return None
-
-
-def _done(client: imaplib.IMAP4, uid: bytes, move_to: str) -> None:
-    """Mark a stored message \\Seen, or move it; a move that fails leaves it in place, seen."""
-    if move_to:
-        if _move(client, uid, move_to):
-            return
-        client.create(_quoted(move_to))  # the folder may not exist yet (TRYCREATE)
-        if _move(client, uid, move_to):
-            return
-        log.warning("could not move a stored message to %r; marked seen instead", move_to)
-    client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-
-
-def _move(client: imaplib.IMAP4, uid: bytes, folder: str) -> bool:
-    status, _ = client.uid("MOVE", uid, _quoted(folder))
-    if status == "OK":
-        return True
-    # A server without the MOVE extension: copy, and delete only once the copy exists.
-    status, _ = client.uid("COPY", uid, _quoted(folder))
-    if status != "OK":
-        return False
-    client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
-    client.expunge()
-    return True
 
 
 # --- Files ----------------------------------------------------------------------------------

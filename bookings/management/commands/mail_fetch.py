@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bookings.intake.mail.sources import ImapError, ImapMailbox, mail_fetch
+from bookings.intake.mail.sources import mail_fetch
+from bookings.integrations.imap import ImapError, ImapMailbox
 
 
 class Command(BaseCommand):
