@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0010_inbound_email"),
+        ("bookings", "0011_booking_list_indexes"),
     ]
 
     operations = [
