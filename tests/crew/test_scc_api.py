@@ -172,7 +172,12 @@ def test_creating_through_the_api_tells_the_crew(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         post(client, event())
-    assert sorted(m.to[0] for m in mailoutbox) == ["cora@example.com", "dee@example.com"]
+    # The crew are told, and the guest gets her confirmation (the guest_notify target).
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "ana@example.com",
+        "cora@example.com",
+        "dee@example.com",
+    ]
 
 
 @pytest.mark.parametrize(
