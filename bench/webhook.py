@@ -428,6 +428,9 @@ def worker_drain(env: dict[str, str], accepted: int) -> tuple[bool, dict]:
             "CHARTEROPS_FANOUT_QUEUE": "bench-fanout-unconsumed",
             "CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER": SECRET,
             "DATABASE_POOL_MAX_SIZE": "10",
+            # As production runs (and the server above): DEBUG off, so no query log.
+            "DJANGO_DEBUG": "false",
+            "SECRET_KEY": env["SECRET_KEY"],
             "CHARTEROPS_VAR_DIR": env["CHARTEROPS_VAR_DIR"],
         },
     )
