@@ -70,17 +70,28 @@ def booking_create(
     _validate(booking, boat_loaded=_is_loaded(fields.get("boat")))
     # No savepoint of its own (a round trip each way, per booking, on the intake's hot path):
     # _save keeps one for the unique check, and on any error the caller's block rolls back.
+    refused: ValidationError | None = None
     with transaction.atomic(savepoint=False):
-        _save(booking)
-        extra = also(booking) if also else {}
-        booking_overlaps_refresh(booking)
-        audit_log(
-            "bookings.booking.created",
-            booking,
-            actor=actor,
-            data={"via": via, **({"also": extra} if extra else {})},
-        )
-        booking_fanout_request(booking, new=True)
+        try:
+            _save(booking)
+        except ValidationError as exc:
+            # Raised through this block it would doom the caller's whole transaction (a
+            # block without a savepoint cannot undo itself); _save's own savepoint already
+            # undid the INSERT, so the caller may go on (the intake turns a racing create
+            # into an update). Raised once the block is left.
+            refused = exc
+        else:
+            extra = also(booking) if also else {}
+            booking_overlaps_refresh(booking)
+            audit_log(
+                "bookings.booking.created",
+                booking,
+                actor=actor,
+                data={"via": via, **({"also": extra} if extra else {})},
+            )
+            booking_fanout_request(booking, new=True)
+    if refused is not None:
+        raise refused
     return booking
 
 
