@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,10 +154,21 @@ _counter = iter(range(10**9))
 _counter_lock = threading.Lock()
 
 
+#: the first delivery's charter; each next one is SLOT later (see ``delivery``)
+FIRST_START = datetime(2027, 1, 4, 9, 0, tzinfo=timezone(timedelta(hours=-8)))
+SLOT = timedelta(hours=5)
+
+
 def delivery(run: str) -> tuple[bytes, dict[str, str]]:
-    """A signed booking.created for a booking nobody has seen (a fresh event and booking id)."""
+    """A signed booking.created for a booking nobody has seen (a fresh event and booking id).
+
+    Each delivery books its own four-hour slot of the boat. Until this was so, every
+    delivery booked the same slot, so each was a double booking of all those before it and
+    the worker's overlap check grew with the run (quadratic), which no real burst does.
+    """
     with _counter_lock:
         n = next(_counter)
+    start = FIRST_START + n * SLOT
     event = {
         "id": f"evt_{run}_{n}",
         "type": "booking.created",
@@ -165,8 +177,8 @@ def delivery(run: str) -> tuple[bytes, dict[str, str]]:
             "id": f"BS-{run}-{n}",
             "status": "confirmed",
             "boat": {"id": "b-77", "name": "Queen of San Diego"},
-            "start": "2026-12-05T10:00:00-08:00",
-            "end": "2026-12-05T14:00:00-08:00",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=4)).isoformat(),
             "meeting_point": "Harbor Island West Marina, dock C",
             "guest": {"name": "Ana Ruiz", "email": "ana@example.com", "phone": "+16195550100"},
             "party_size": 6,
@@ -364,9 +376,20 @@ def main() -> int:
     finally:
         server_stop(proc)
     try:
-        applied = worker_drain(env, accepted)
+        applied, figures = worker_drain(env, accepted)
     finally:
         redis_flush()
+    # One line to compare runs (before/after, side by side) without reading the table.
+    summary_line = {
+        "bench": "webhook",
+        "requests": total,
+        "bare_rps": round(bare["rps"], 1),
+        "webhook_rps": round(hook["rps"], 1),
+        "paced_p99_ms": round(pace["p99"], 1),
+        **figures,
+        "loadavg": loadavg(),
+    }
+    print(json.dumps(summary_line))
     return 0 if accepted == sent and applied else 1
 
 
@@ -381,7 +404,7 @@ def outcomes() -> dict[str, int]:
     return dict(rows)
 
 
-def worker_drain(env: dict[str, str], accepted: int) -> bool:
+def worker_drain(env: dict[str, str], accepted: int) -> tuple[bool, dict]:
     """A real worker applies what the server stored; True if every 202 ended accepted."""
     import redis
 
@@ -405,6 +428,9 @@ def worker_drain(env: dict[str, str], accepted: int) -> bool:
             "CHARTEROPS_FANOUT_QUEUE": "bench-fanout-unconsumed",
             "CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER": SECRET,
             "DATABASE_POOL_MAX_SIZE": "10",
+            # As production runs (and the server above): DEBUG off, so no query log.
+            "DJANGO_DEBUG": "false",
+            "SECRET_KEY": env["SECRET_KEY"],
             "CHARTEROPS_VAR_DIR": env["CHARTEROPS_VAR_DIR"],
         },
     )
@@ -421,12 +447,24 @@ def worker_drain(env: dict[str, str], accepted: int) -> bool:
     applied = queued - final.get("queued", 0)
     print(
         f"worker (threads x8): applied {applied} deliveries in {wall:.1f} s = "
-        f"{applied / wall:.0f}/s (goal >= 200/s); outcomes {final}"
+        f"{applied / wall:.0f}/s (goal >= 200/s); outcomes {final}; load average {loadavg()}"
     )
     ok = final.get("accepted", 0) == accepted and not final.get("queued")
     if not ok:
         print(f"  LOST: {accepted} answered 202 but {final.get('accepted', 0)} ended accepted")
-    return ok
+    return ok, {
+        "applied": applied,
+        "apply_wall_s": round(wall, 2),
+        "apply_per_s": round(applied / wall, 1),
+    }
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages: these figures move with the machine's load."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def merge(runs: list[dict]) -> dict:

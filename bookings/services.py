@@ -17,7 +17,7 @@ from charterops.audit import audit_log
 from charterops.fanout.engine import booking_fanout_request
 
 from .double_booking import booking_overlaps, booking_overlaps_refresh
-from .models import Booking
+from .models import Boat, Booking
 
 Status = Booking.Status
 #: bookkeeping of the intake, never a change a person made
@@ -67,20 +67,31 @@ def booking_create(
     ``django.core.exceptions.ValidationError`` naming each bad field.
     """
     booking = Booking(**fields)
-    _validate(booking)
+    _validate(booking, boat_loaded=_is_loaded(fields.get("boat")))
     # No savepoint of its own (a round trip each way, per booking, on the intake's hot path):
     # _save keeps one for the unique check, and on any error the caller's block rolls back.
+    refused: ValidationError | None = None
     with transaction.atomic(savepoint=False):
-        _save(booking)
-        extra = also(booking) if also else {}
-        booking_overlaps_refresh(booking)
-        audit_log(
-            "bookings.booking.created",
-            booking,
-            actor=actor,
-            data={"via": via, **({"also": extra} if extra else {})},
-        )
-        booking_fanout_request(booking)
+        try:
+            _save(booking)
+        except ValidationError as exc:
+            # Raised through this block it would doom the caller's whole transaction (a
+            # block without a savepoint cannot undo itself); _save's own savepoint already
+            # undid the INSERT, so the caller may go on (the intake turns a racing create
+            # into an update). Raised once the block is left.
+            refused = exc
+        else:
+            extra = also(booking) if also else {}
+            booking_overlaps_refresh(booking)
+            audit_log(
+                "bookings.booking.created",
+                booking,
+                actor=actor,
+                data={"via": via, **({"also": extra} if extra else {})},
+            )
+            booking_fanout_request(booking, new=True)
+    if refused is not None:
+        raise refused
     return booking
 
 
@@ -118,7 +129,7 @@ def booking_update(
         )
         for field, value in changes.items():
             setattr(locked, field, value)
-        _validate(locked)
+        _validate(locked, boat_loaded="boat" not in changes or _is_loaded(changes["boat"]))
         extra = also(locked) if also else {}
         material = _is_material(diff) or bool(extra)
         if material:
@@ -171,10 +182,21 @@ def booking_touch(
     return booking.version
 
 
-def _validate(booking: Booking) -> None:
+def _validate(booking: Booking, *, boat_loaded: bool = False) -> None:
     """Field and business rules in Python; uniqueness and constraints are left to the database
-    (each would cost a query here) and come back from ``_save`` as a ValidationError."""
-    booking.full_clean(validate_unique=False, validate_constraints=False)
+    (each would cost a query here) and come back from ``_save`` as a ValidationError.
+
+    ``boat_loaded``: the boat is a row read from the database (the intake's ``boat_resolve``,
+    the locked booking's own boat), so the query that checks it exists is skipped; the
+    foreign key still refuses a boat deleted since, through ``_save``.
+    """
+    booking.full_clean(
+        exclude=["boat"] if boat_loaded else None, validate_unique=False, validate_constraints=False
+    )
+
+
+def _is_loaded(boat: Any) -> bool:
+    return isinstance(boat, Boat) and boat.pk is not None and not boat._state.adding
 
 
 def _save(booking: Booking) -> None:

@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,6 +163,18 @@ class RequestContextMiddleware:
 
 
 # --- Celery: task context and outcome ---------------------------------------------------
+@contextlib.contextmanager
+def fanout_row_context(booking_id: int, target: str) -> Iterator[None]:
+    """Log lines inside carry the fan-out row's booking and target (set by the engine once
+    it holds the row, so no task has to look the row up just to log it)."""
+    tokens = booking_id_var.set(booking_id), target_var.set(target)
+    try:
+        yield
+    finally:
+        target_var.reset(tokens[1])
+        booking_id_var.reset(tokens[0])
+
+
 def _task_prerun(sender=None, task_id=None, task=None, args=None, kwargs=None, **_: Any) -> None:
     name = getattr(task, "name", None)
     task_var.set(name)

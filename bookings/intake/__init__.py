@@ -20,7 +20,7 @@
 Nothing else creates or changes a booking from outside.
 """
 
-from .boats import boat_resolve, booking_payload_precheck
+from .boats import boat_resolve, boat_resolve_memo, booking_payload_precheck
 from .schema import (
     EVENT_TYPES,
     BoatRef,
@@ -47,6 +47,7 @@ __all__ = [
     "MalformedBody",
     "ParsedEvent",
     "boat_resolve",
+    "boat_resolve_memo",
     "booking_payload_parse",
     "booking_payload_precheck",
     "booking_upsert_from_event",

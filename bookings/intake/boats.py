@@ -15,8 +15,11 @@ meanwhile is caught there.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +103,33 @@ def _best(rows: Any, external_id: str) -> tuple | None:
     return min(by_id or rows, default=None)
 
 
+#: boats resolved in the current transaction, while ``boat_resolve_memo`` is on
+_memo: contextvars.ContextVar[dict[tuple[str, str], Boat] | None] = contextvars.ContextVar(
+    "boat_resolve_memo", default=None
+)
+
+
+@contextlib.contextmanager
+def boat_resolve_memo() -> Iterator[None]:
+    """Within this block (one transaction: a worker's batch of deliveries) a boat named
+    again is not looked up again: the batch sees the fleet as at its first look, as if it
+    had run a moment earlier. The foreign key still refuses a boat deleted since."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def boat_resolve(ref: BoatRef) -> Boat:
     """The active boat ``ref`` names: by external id first, then by name (case-insensitive).
 
-    One query. Raises InvalidPayload naming ``booking.boat`` when no active boat matches.
+    One query (none for a boat already resolved inside ``boat_resolve_memo``). Raises
+    InvalidPayload naming ``booking.boat`` when no active boat matches.
     """
+    memo = _memo.get()
+    if memo is not None and (ref.id, ref.name) in memo:
+        return memo[ref.id, ref.name]
     match = Q(external_id=ref.id) if ref.id else Q()
     if ref.name:
         match = (match | Q(name__iexact=ref.name)) if ref.id else Q(name__iexact=ref.name)
@@ -112,6 +137,8 @@ def boat_resolve(ref: BoatRef) -> Boat:
     chosen = _best([(b.pk, b.external_id, b.name, b.capacity, b) for b in boats], ref.id)
     if chosen is None:
         raise unknown_boat(ref)
+    if memo is not None:
+        memo[ref.id, ref.name] = chosen[-1]
     return chosen[-1]
 
 

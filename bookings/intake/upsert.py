@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from ..models import Boat, Booking
 from ..services import Also, booking_create, booking_update
@@ -164,14 +164,16 @@ def _create(
     via: str,
     also: Also | None,
 ) -> Booking | None:
-    """Create the booking; None when a concurrent request created it first (then update it)."""
+    """Create the booking; None when a concurrent request created it first (then update it).
+
+    No savepoint of its own: the INSERT has one (``services._save``), which turns the
+    unique violation of a racing create into a ValidationError with the connection still
+    usable; any other error rolls back the caller's block whole.
+    """
     try:
-        with transaction.atomic():
-            return booking_create(
-                actor=actor, via=via, also=also, source=source, external_id=external_id, **fields
-            )
-    except IntegrityError:
-        return None
+        return booking_create(
+            actor=actor, via=via, also=also, source=source, external_id=external_id, **fields
+        )
     except DjangoValidationError as exc:
         # The unique constraint comes back from _save as a ValidationError: a racing create.
         if Booking.objects.filter(source=source, external_id=external_id).exists():

@@ -19,6 +19,7 @@ found invalid) does not hold the key, so a replay or a fixed copy can still appl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -335,24 +336,39 @@ def webhook_deliveries_due():
     )
 
 
+class _BatchFailed(Exception):
+    """A delivery of an optimistic batch failed: roll the batch back, apply it carefully."""
+
+
 def webhook_deliveries_apply_batch(size: int = 1) -> int:
     """Claim up to ``size`` due deliveries, oldest first, apply each; how many were claimed.
 
     One transaction (the outermost: durable) for the batch: the claim skips rows another
-    drain holds, each delivery is applied in its own savepoint (one that fails is recorded
-    for a retry and the others still apply), and one commit publishes them all, their
-    fan-out enqueued after it. Bookings a batch changed stay locked until that commit; a
-    batch of another drain that needs one of them waits, and the stale rule orders events
-    whichever batch applies them.
+    drain holds, and one commit publishes them all, their fan-out enqueued after it.
+    Bookings a batch changed stay locked until that commit; a batch of another drain that
+    needs one of them waits, and the stale rule orders events whichever batch applies them.
+
+    The batch is first applied without a savepoint per delivery (two round trips each, on
+    the hot path). Should any delivery fail, the whole batch rolls back, nothing of it
+    written, and is claimed and applied again carefully: each delivery in its own
+    savepoint, so one that fails is recorded (invalid, or queued for a retry) and the others
+    still apply. Boats are resolved once per batch (``boat_resolve_memo``).
     """
-    with transaction.atomic(durable=True):
+    try:
+        return _apply_batch(size, careful=False)
+    except _BatchFailed:
+        return _apply_batch(size, careful=True)
+
+
+def _apply_batch(size: int, *, careful: bool) -> int:
+    with transaction.atomic(durable=True), intake.boat_resolve_memo():
         batch = list(
             webhook_deliveries_due()
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("id")[:size]
         )
         for delivery in batch:
-            _apply(delivery)
+            _apply(delivery, careful=careful)
     return len(batch)
 
 
@@ -361,12 +377,19 @@ def webhook_delivery_apply_next() -> bool:
     return webhook_deliveries_apply_batch(1) == 1
 
 
-def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResult:
-    """Apply a locked, queued delivery in the caller's transaction; record the outcome."""
+def _apply(
+    delivery: WebhookDelivery, *, answered: bool = False, careful: bool = True
+) -> DeliveryResult:
+    """Apply a locked, queued delivery in the caller's transaction; record the outcome.
+
+    ``careful``: in a savepoint, so that a failure undoes only this delivery's work and is
+    recorded on it. Otherwise any failure raises ``_BatchFailed`` (the caller rolls back).
+    """
     try:
         event = intake.event_parse(delivery.body)
         assert event.booking is not None
-        with transaction.atomic():  # a savepoint: on failure only the booking work is undone
+        # a savepoint: on failure only the booking work is undone
+        with transaction.atomic() if careful else contextlib.nullcontext():
             applied = intake.booking_upsert_from_event(
                 delivery.source,
                 event.booking,
@@ -376,15 +399,10 @@ def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResu
                 via="webhook",
                 event_type=event.type,
             )
-    except (intake.InvalidPayload, intake.MalformedBody) as exc:
-        fields = getattr(exc, "errors", {})
-        result = DeliveryResult(422, Outcome.INVALID, "invalid booking", fields=fields)
-        delivery.holds_event_key = None  # a corrected copy or a replay may apply the event
-        _record(delivery, result, answered=answered)
-        return result
     except Exception as exc:
-        log.exception("applying webhook delivery %s failed", delivery.pk)
-        return _failed(delivery, exc, answered=answered)
+        if not careful:
+            raise _BatchFailed from exc
+        return _apply_failed(delivery, exc, answered=answered)
     delivery.booking_id = applied.booking.pk
     if applied.outcome == "stale":
         message = "an event that occurred later was already applied to this booking"
@@ -393,6 +411,18 @@ def _apply(delivery: WebhookDelivery, *, answered: bool = False) -> DeliveryResu
         result = DeliveryResult(202, Outcome.ACCEPTED, booking=applied.booking.external_id)
     _record(delivery, result, answered=answered)
     return result
+
+
+def _apply_failed(delivery: WebhookDelivery, exc: Exception, *, answered: bool) -> DeliveryResult:
+    """Record why applying failed: invalid for good, or queued again for a retry."""
+    if isinstance(exc, (intake.InvalidPayload, intake.MalformedBody)):
+        fields = getattr(exc, "errors", {})
+        result = DeliveryResult(422, Outcome.INVALID, "invalid booking", fields=fields)
+        delivery.holds_event_key = None  # a corrected copy or a replay may apply the event
+        _record(delivery, result, answered=answered)
+        return result
+    log.error("applying webhook delivery %s failed", delivery.pk, exc_info=exc)
+    return _failed(delivery, exc, answered=answered)
 
 
 def _failed(delivery: WebhookDelivery, exc: Exception, *, answered: bool) -> DeliveryResult:

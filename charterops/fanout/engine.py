@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from charterops.audit import audit_log
 from charterops.models import TargetState
+from charterops.observability import fanout_row_context
 
 from .errors import backoff_seconds, classify
 from .targets import PermanentError, TransientError, get_target, get_targets
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from bookings.models import Booking
 
 log = logging.getLogger(__name__)
+ops_log = logging.getLogger("charterops.ops")
 Status = TargetState.Status
 WORK_STATUSES = (Status.PENDING, Status.RETRYING)
 
@@ -41,17 +43,30 @@ def booking_needs_fanout(booking: Booking) -> bool:
     return booking.is_live or booking.target_states.exists()
 
 
-def booking_fanout_request(booking: Booking, *, targets: list[str] | None = None) -> list[int]:
+def booking_fanout_request(
+    booking: Booking, *, targets: list[str] | None = None, new: bool = False
+) -> list[int]:
     """Make every target's desired version the booking's version; enqueue the stale rows on commit.
 
-    Call it inside the transaction that bumped the version. Idempotent: a second call for
-    the same version enqueues nothing new. Returns the ids of the rows that were enqueued.
+    Call it inside the transaction that bumped the version (``new``: the one that created
+    the booking, which has no rows yet, so they are not looked for). Idempotent: a second
+    call for the same version enqueues nothing new. The stale rows go out as ONE message on
+    commit (see ``enqueue``). Returns the ids of the rows that were enqueued.
     """
-    if not booking_needs_fanout(booking):
+    if not (booking.is_live if new else booking_needs_fanout(booking)):
         return []
     now = timezone.now()
     names = targets or list(get_targets())
-    existing = {s.target: s for s in TargetState.objects.filter(booking=booking, target__in=names)}
+    existing = (
+        {}
+        if new
+        else {
+            s.target: s
+            for s in TargetState.objects.filter(booking=booking, target__in=names).only(
+                "pk", "target", "desired_version"
+            )
+        }
+    )
     stale: list[int] = []
     missing = [name for name in names if name not in existing]
     if missing:
@@ -68,41 +83,55 @@ def booking_fanout_request(booking: Booking, *, targets: list[str] | None = None
             ]
         )
         stale.extend(state.pk for state in created)
-    for state in existing.values():
-        if state.desired_version >= booking.version:  # failed rows wait for a staff retry
-            continue
-        # A running row keeps its status and lease; its worker sees the new version at the end.
-        new_status = Status.RUNNING if _lease_is_live(state, now) else Status.PENDING
-        TargetState.objects.filter(pk=state.pk).update(
+    # failed rows wait for a staff retry (their desired version is already this one)
+    behind = [s.pk for s in existing.values() if s.desired_version < booking.version]
+    if behind:
+        # One UPDATE for every row behind. A running row keeps its status and lease (its
+        # worker sees the new version when it records); the lease is judged by the UPDATE
+        # itself, under the row lock, not by what an earlier SELECT saw.
+        live_lease = Q(status=Status.RUNNING, leased_at__gt=now - _lease())
+        TargetState.objects.filter(pk__in=behind, desired_version__lt=booking.version).update(
             desired_version=booking.version,
-            status=new_status,
+            status=Case(
+                When(live_lease, then=Value(Status.RUNNING)), default=Value(Status.PENDING)
+            ),
             attempts=0,
             next_attempt_at=now,
             updated_at=now,
         )
-        stale.append(state.pk)
+        stale.extend(behind)
     if stale:
         transaction.on_commit(lambda: enqueue(stale))
     return stale
 
 
-def enqueue(state_ids: list[int], *, countdown: float | None = None) -> None:
-    """Send one task per state row. Called after commit, never inside a transaction.
+#: rows one message carries at most: a booking's targets fit in one; the sweep's batches are
+#: cut into messages of this size so that several workers share them.
+ROWS_PER_MESSAGE = 8
 
-    One broker connection serves the whole batch. A broker that is down loses nothing:
-    the rows stay pending and the sweeper enqueues them later.
+
+def enqueue(state_ids: list[int], *, countdown: float | None = None) -> None:
+    """Publish the rows' wake-up: ONE message per ``ROWS_PER_MESSAGE`` rows (a booking's
+    stale targets go out together). Called after commit, never inside a transaction.
+
+    The worker runs each row of a message on its own (``target_states_run_task``): every
+    row is claimed, run and recorded independently, so one failing or slow target never
+    blocks the others. One broker connection, from Celery's producer pool, serves the
+    batch. A broker that is down loses nothing: the rows stay pending and the sweeper
+    enqueues them later.
     """
     from charterops.celery import app
 
-    from .tasks import target_state_run_task
+    from .tasks import target_states_run_task
 
     options: dict[str, Any] = {"countdown": countdown}
     if settings.CHARTEROPS_FANOUT_QUEUE:
         options["queue"] = settings.CHARTEROPS_FANOUT_QUEUE
     try:
         with app.producer_or_acquire() as producer:
-            for state_id in state_ids:
-                target_state_run_task.apply_async((state_id,), producer=producer, **options)
+            for i in range(0, len(state_ids), ROWS_PER_MESSAGE):
+                chunk = list(state_ids[i : i + ROWS_PER_MESSAGE])
+                target_states_run_task.apply_async((chunk,), producer=producer, **options)
     except Exception:
         log.exception("could not enqueue fan-out rows %s; the sweeper will retry them", state_ids)
 
@@ -123,40 +152,103 @@ def target_state_run(state_id: int, *, force: bool = False) -> RunOutcome:
 
     The lease is taken by one conditional UPDATE (the row lock lasts one statement, never
     across the outside call) and the outcome is written only while the lease is still ours,
-    so a worker whose lease was taken over records nothing.
+    so a worker whose lease was taken over records nothing. On PostgreSQL the claim also
+    reads the row, its booking and boat (``UPDATE … RETURNING`` in a CTE), and the outcome is
+    one conditional UPDATE: two statements per run on the happy path.
     """
     lease_token = uuid.uuid4().hex
     now = timezone.now()
-    claimable = Q(status__in=WORK_STATUSES) | Q(status=Status.RUNNING, leased_at__isnull=True)
-    claimable |= Q(status=Status.RUNNING, leased_at__lte=now - _lease())
-    if force:
-        claimable |= Q(status__in=[Status.DONE, Status.SKIPPED, Status.FAILED])
-    claimed = TargetState.objects.filter(claimable, pk=state_id).update(
-        status=Status.RUNNING,
-        leased_at=now,
-        lease_token=lease_token,
-        attempts=F("attempts") + 1,
-        updated_at=now,
-    )
-    if not claimed:
+    state = _claim(state_id, lease_token=lease_token, now=now, force=force)
+    if state is None:
         state = TargetState.objects.filter(pk=state_id).only("status", "leased_at").first()
         if state is None:
             return RunOutcome(state_id, "missing")
         return RunOutcome(state_id, "leased" if _lease_is_live(state, now) else "noop")
 
-    state = TargetState.objects.select_related("booking__boat").get(pk=state_id)
     booking = state.booking
     version = booking.version
-    try:
-        result = get_target(state.target).sync(booking, state=state)
-    except Exception as exc:
-        error = classify(exc)
-        detail = getattr(error, "detail", "") or traceback.format_exc(limit=8)
-        outcome = _record_failure(state, booking, lease_token, error, detail)
-    else:
-        outcome = _record_success(state, lease_token, version, result)
-    log.info("fan-out %s/%s v%s: %s", booking.pk, state.target, version, outcome.result)
+    with fanout_row_context(booking.pk, state.target):
+        try:
+            result = get_target(state.target).sync(booking, state=state)
+        except Exception as exc:
+            error = classify(exc)
+            detail = getattr(error, "detail", "") or traceback.format_exc(limit=8)
+            outcome = _record_failure(state, booking, lease_token, error, detail)
+        else:
+            outcome = _record_success(state, lease_token, version, result)
+        log.info("fan-out %s/%s v%s: %s", booking.pk, state.target, version, outcome.result)
+        # One line per row run, with its booking and target (as each per-row task had).
+        ops_log.info("fan-out row finished", extra={"outcome": outcome.result})
     return outcome
+
+
+def _claimable_sql(force: bool) -> tuple[str, list[Any]]:
+    statuses = [*WORK_STATUSES, *((Status.DONE, Status.SKIPPED, Status.FAILED) if force else ())]
+    marks = ", ".join(["%s"] * len(statuses))
+    sql = f"(status IN ({marks}) OR (status = %s AND (leased_at IS NULL OR leased_at <= %s)))"
+    return sql, [*statuses, Status.RUNNING]
+
+
+def _claim(state_id: int, *, lease_token: str, now: Any, force: bool) -> TargetState | None:
+    """Take the row's lease if it is claimable; the row (its booking and boat loaded), or None.
+
+    PostgreSQL: one statement, an ``UPDATE … RETURNING`` in a CTE joined to the booking and
+    its boat, committed on its own (autocommit). Elsewhere (SQLite): the same conditional
+    UPDATE, then a read.
+    """
+    if connection.vendor != "postgresql":
+        claimable = Q(status__in=WORK_STATUSES) | Q(status=Status.RUNNING, leased_at__isnull=True)
+        claimable |= Q(status=Status.RUNNING, leased_at__lte=now - _lease())
+        if force:
+            claimable |= Q(status__in=[Status.DONE, Status.SKIPPED, Status.FAILED])
+        claimed = TargetState.objects.filter(claimable, pk=state_id).update(
+            status=Status.RUNNING,
+            leased_at=now,
+            lease_token=lease_token,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+        if not claimed:
+            return None
+        return TargetState.objects.select_related("booking__boat").get(pk=state_id)
+    booking_model = TargetState._meta.get_field("booking").related_model
+    boat_model = booking_model._meta.get_field("boat").related_model
+    models = [(TargetState, "c"), (booking_model, "b"), (boat_model, "o")]
+    qn = connection.ops.quote_name
+    columns = ", ".join(
+        f"{alias}.{qn(f.column)}" for model, alias in models for f in model._meta.concrete_fields
+    )
+    condition, params = _claimable_sql(force)
+    state_table, booking_table, boat_table = (qn(m._meta.db_table) for m, _ in models)
+    # Identifiers come from the models' metadata; every value is a parameter.
+    assignments = (
+        "status = %s, leased_at = %s, lease_token = %s, attempts = attempts + 1, updated_at = %s"
+    )
+    update = f"UPDATE {state_table} SET {assignments} WHERE id = %s AND {condition} RETURNING *"  # noqa: S608
+    joins = f"JOIN {booking_table} b ON b.id = c.booking_id LEFT JOIN {boat_table} o ON o.id = b.boat_id"
+    sql = f"WITH c AS ({update}) SELECT {columns} FROM c {joins}"  # noqa: S608
+    cutoff = now - _lease()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.RUNNING, now, lease_token, now, state_id, *params, cutoff])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    state, booking, boat = (_from_row(model, values) for model, _ in models)
+    booking.boat = boat if boat.pk is not None else None
+    state.booking = booking
+    return state
+
+
+def _from_row(model: Any, values: Any) -> Any:
+    """A model instance from the next values of a row, through each field's own converter."""
+    fields = model._meta.concrete_fields
+    row = []
+    for field, value in zip(fields, values, strict=False):
+        if value is not None and hasattr(field, "from_db_value"):
+            value = field.from_db_value(value, None, connection)
+        row.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], row)
 
 
 def _record_success(state: TargetState, lease_token: str, version: int, result) -> RunOutcome:
@@ -208,10 +300,13 @@ def _record_failure(
         delay = backoff_seconds(attempts, retry_after=getattr(error, "retry_after", None))
         outcome = RunOutcome(state.pk, "retrying", retry_in=delay)
         fields.update(status=Status.RETRYING, next_attempt_at=now + timedelta(seconds=delay))
+    ours = TargetState.objects.filter(pk=state.pk, lease_token=lease_token)
+    if outcome.result != "failed":  # one statement: nothing else to write with it
+        if not ours.update(last_error=last_error, **fields):
+            return RunOutcome(state.pk, "superseded")
+        return outcome
     with transaction.atomic():
-        if not TargetState.objects.filter(pk=state.pk, lease_token=lease_token).update(
-            last_error=last_error, **fields
-        ):
+        if not ours.update(last_error=last_error, **fields):
             return RunOutcome(state.pk, "superseded")
         if outcome.result == "failed":
             audit_log(

@@ -19,6 +19,7 @@ from bookings.intake import webhook as deliveries
 from bookings.intake.boats import boat_index
 from bookings.models import Boat, Booking, WebhookDelivery
 from charterops import wakeup
+from charterops.models import AuditEvent
 from tests.services import require_redis
 
 from .intake_support import load_event, post_signed
@@ -285,3 +286,74 @@ def test_a_backlog_of_several_batches_wakes_helper_drains(client, parked, settin
     monkeypatch.setattr(deliveries, "CLAIM_BATCH", 2)
     assert deliveries.webhook_deliveries_help() == 3
     assert not WebhookDelivery.objects.filter(outcome="queued").exists()
+
+
+# --- The worker's cost and its batches -----------------------------------------------------
+
+
+def _new_booking_event(n: int, **booking: object) -> dict:
+    """A booking.created for a booking of its own, in a slot of its own."""
+    event = load_event("booking_created__confirmed", id=f"evt_batch_{n}")
+    day = 10 + n
+    event["booking"].update(
+        id=f"BS-BATCH-{n}",
+        start=f"2026-12-{day}T10:00:00-08:00",
+        end=f"2026-12-{day}T14:00:00-08:00",
+        **booking,
+    )
+    return event
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_batch_applies_each_new_booking_in_eight_statements_and_one_publish(
+    client, parked, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    from charterops.fanout import engine
+
+    for n in range(3):
+        assert post_signed(client, _new_booking_event(n)).status_code == 202
+    published = []
+    monkeypatch.setattr(engine, "enqueue", lambda ids, **kw: published.append(ids))
+    # The batch: claim 1; per delivery 8 (booking lock-or-find, savepoint + INSERT + release,
+    # overlap check, audit row, fan-out rows, the delivery's outcome; the boat once per
+    # batch: +1); in a test's transaction the durable block is a savepoint (+2).
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_num_queries(1 + 1 + 3 * 8 + 2),
+    ):
+        assert deliveries.webhook_deliveries_apply_batch(50) == 3
+    assert Booking.objects.count() == 3
+    assert [len(ids) for ids in published] == [len(engine.get_targets())] * 3  # one each
+
+
+@pytest.mark.usefixtures("queen")
+def test_one_failing_delivery_rolls_its_batch_back_and_the_careful_rerun_applies_the_others(
+    client, parked, monkeypatch
+):
+    from bookings import intake
+
+    real = intake.booking_upsert_from_event
+
+    def fails_after_writing(source, payload, **kwargs):
+        applied = real(source, payload, **kwargs)  # the booking, its audit and fan-out rows
+        if payload.id == "BS-BATCH-2":
+            raise RuntimeError("a bug after the writes")
+        return applied
+
+    monkeypatch.setattr(intake, "booking_upsert_from_event", fails_after_writing)
+    for n in (1, 2, 3):
+        post_signed(client, _new_booking_event(n))
+    assert deliveries.webhook_deliveries_apply_batch(50) == 3
+    outcomes = dict(WebhookDelivery.objects.values_list("event_id", "outcome"))
+    assert outcomes == {
+        "evt_batch_1": "accepted",
+        "evt_batch_2": "queued",
+        "evt_batch_3": "accepted",
+    }
+    assert "a bug after the writes" in WebhookDelivery.objects.get(event_id="evt_batch_2").error
+    # nothing of the failed delivery was kept, everything of the others exactly once
+    assert sorted(Booking.objects.values_list("external_id", flat=True)) == [
+        "BS-BATCH-1",
+        "BS-BATCH-3",
+    ]
+    assert AuditEvent.objects.filter(action="bookings.booking.created").count() == 2
