@@ -16,7 +16,12 @@ from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
 from .manifest import ManifestRefused, party_status, waiver_document, waiver_text_publish
-from .messages import guest_message_preview, guest_message_settings, guest_messages_switch
+from .messages import (
+    guest_message_preview,
+    guest_message_settings,
+    guest_messages_off_reason,
+    guest_messages_switch,
+)
 from .models import GuestMessage, GuestPage, Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .publishing import guest_page_republish
 
@@ -111,7 +116,10 @@ class GuestPageInline(admin.StackedInline):
     def guest_messages(self, obj: GuestPage) -> str:
         """Whether the guest is messaged (and how), with the link to switch it."""
         prefs = guest_message_settings(obj.booking)
-        state = "Off" if not prefs.enabled else ("On, texts first" if prefs.prefer_sms else "On")
+        if prefs.enabled:
+            state = "On, texts first" if prefs.prefer_sms else "On"
+        else:
+            state = f"Off: {guest_messages_off_reason(obj.booking, prefs)}"
         return format_html(
             '{} · <a href="{}">Change</a> (the messages are listed under "Guest messages")',
             state,
@@ -331,6 +339,7 @@ class GuestMessageAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(back)
+        prefs = guest_message_settings(booking)
         return TemplateResponse(
             request,
             "admin/guestpages/guest_messages_switch.html",
@@ -338,7 +347,8 @@ class GuestMessageAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Guest messages",
                 "booking": booking,
-                "prefs": guest_message_settings(booking),
+                "prefs": prefs,
+                "off_reason": guest_messages_off_reason(booking, prefs),
                 "opts": self.model._meta,
                 "back_url": back,
             },

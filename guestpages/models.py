@@ -55,8 +55,9 @@ class GuestPage(models.Model):
 class GuestMessageSettings(models.Model):
     """Per booking: whether the guest is messaged at all, and by which channel.
 
-    No row means the defaults (messages on, email first). Some marketplaces relay messages
-    themselves, so staff can switch ours off for one booking.
+    No row means the defaults: email first, and messages on unless the booking's marketplace
+    messages its guests itself (``MarketplaceRules.relays_guest_messages``). A row is the
+    staff's override, either way, and its ``enabled`` is always the effective value.
     """
 
     booking = models.OneToOneField(
