@@ -171,6 +171,10 @@ class ManifestEntry(models.Model):
     full_name = models.CharField(max_length=100)
     token = models.CharField(max_length=32, unique=True, default=new_share_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: a signed person staff took off the party: the row stays, because its signature does
+    #: (``manifest_entry_remove`` with a reason); off every list and count from then on.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["booking_id", "id"]
