@@ -33,6 +33,7 @@ from .messages import (
 )
 from .models import GuestMessage, GuestPage, Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .publishing import guest_page_republish
+from .waiver_pdf import WaiverPdfMismatch, waiver_pdf_document
 
 
 def _public_link(page: GuestPage) -> str:
@@ -374,6 +375,14 @@ def _waiver_download_url(signature: WaiverSignature) -> str:
     return reverse("admin:guestpages_waiversignature_download", args=[signature.pk])
 
 
+def _waiver_links(signature: WaiverSignature) -> str:
+    return format_html(
+        '<a href="{}">Download</a> · <a href="{}">PDF</a>',
+        _waiver_download_url(signature),
+        reverse("admin:guestpages_waiversignature_download_pdf", args=[signature.pk]),
+    )
+
+
 class ManifestEntryInline(admin.TabularInline):
     """On the booking page: the party as the guest named it, and each one's signed waiver."""
 
@@ -411,7 +420,7 @@ class ManifestEntryInline(admin.TabularInline):
     def download(self, obj: ManifestEntry) -> str:
         if not hasattr(obj, "waiver"):
             return "—"
-        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj.waiver))
+        return _waiver_links(obj.waiver)
 
 
 @admin.register(WaiverSignature)
@@ -441,7 +450,7 @@ class WaiverSignatureAdmin(admin.ModelAdmin):
 
     @admin.display(description="document")
     def download(self, obj: WaiverSignature) -> str:
-        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj))
+        return _waiver_links(obj)
 
     def get_urls(self):
         urls = [
@@ -449,9 +458,32 @@ class WaiverSignatureAdmin(admin.ModelAdmin):
                 "<int:pk>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="guestpages_waiversignature_download",
-            )
+            ),
+            path(
+                "<int:pk>/download.pdf",
+                self.admin_site.admin_view(self.download_pdf_view),
+                name="guestpages_waiversignature_download_pdf",
+            ),
         ]
         return urls + super().get_urls()
+
+    def download_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The signed waiver as PDF, stored once (now, for a signature older than PDFs) and
+        checked against its recorded SHA-256."""
+        if not _may_see_bookings(request):
+            raise PermissionDenied
+        signature = get_object_or_404(
+            WaiverSignature.objects.select_related("entry", "booking__boat", "waiver_text"), pk=pk
+        )
+        try:
+            body = waiver_pdf_document(signature)
+        except WaiverPdfMismatch as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(body, content_type="application/pdf")
+        name = f"waiver-{signature.booking_id}-{signature.entry.token}-v{signature.text_version}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The signed document as stored, checked against its recorded SHA-256."""

@@ -3,8 +3,9 @@
 The guest names the party (up to the party size) and an emergency contact on an app-served
 form reached from the guest page; each adult signs the company's waiver from their own share
 link (a minor is signed for by a parent or guardian). A signature records the waiver text's
-version and SHA-256, the time and the address, and is kept as an HTML document written once
-through ``storages["default"]`` (never rewritten). Each change is one transaction with one
+version and SHA-256, the time and the address, and is kept as an HTML document and a PDF
+(``waiver_pdf``), each written once through ``storages["default"]`` with its SHA-256 (never
+rewritten). Each change is one transaction with one
 audit row; signing tells the readiness registry (``charterops.readiness``) so the crew's
 "All waivers signed" item ticks itself.
 """
@@ -31,6 +32,7 @@ from charterops.readiness import ReadinessState, booking_readiness_changed
 from charterops.uploads import UploadRefused
 
 from .models import Manifest, ManifestEntry, WaiverSignature, WaiverText
+from .waiver_pdf import waiver_pdf
 
 NAME_MAX = 100
 PHONE_MAX = 40
@@ -365,11 +367,17 @@ def waiver_sign(
         saved = storage.save(key, ContentFile(html))
         signature.document = saved
         signature.document_sha256 = hashlib.sha256(html).hexdigest()
+        # The PDF beside it, once, under a name of its own too (staff download either).
+        pdf = waiver_pdf(signature, text=text)
+        pdf_saved = storage.save(key.removesuffix(".html") + ".pdf", ContentFile(pdf))
+        signature.pdf_document = pdf_saved
+        signature.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         try:
             with transaction.atomic():
                 signature.save()
         except IntegrityError:
             storage.delete(saved)
+            storage.delete(pdf_saved)
             raise ManifestRefused(
                 f"{entry.full_name} has signed the waiver already. Thank you!"
             ) from None

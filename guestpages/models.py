@@ -204,6 +204,12 @@ class WaiverSignature(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     document = models.CharField(max_length=300, help_text="Storage key of the signed HTML.")
     document_sha256 = models.CharField(max_length=64)
+    #: the same signature as a PDF, written once beside the HTML (blank until rendered: older
+    #: signatures get theirs on first download, ``waiver_pdf_store``).
+    pdf_document = models.CharField(
+        max_length=300, blank=True, help_text="Storage key of the signed waiver as PDF."
+    )
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["booking_id", "signed_at"]
