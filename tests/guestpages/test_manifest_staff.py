@@ -151,3 +151,22 @@ def test_the_party_members_list_is_read_only(superuser_client, page):
     manifest_entry_add(page.booking, full_name="Ana Ruiz")
     response = superuser_client.get(reverse("admin:guestpages_manifestentry_changelist"))
     assert response.status_code == 200 and "Ana Ruiz" in response.content.decode()
+
+
+def test_the_party_members_list_does_not_grow_with_the_table(superuser_client):
+    from django.db import connection
+
+    url = reverse("admin:guestpages_manifestentry_changelist")
+
+    def fill(n: int) -> int:
+        for i in range(n):
+            booking = factories.BookingFactory(party_size=1)
+            entry = manifest_entry_add(booking, full_name=f"Guest {i}")
+            waiver_sign(entry, signed_name=f"Guest {i}", over_18=True, accepted=True)
+        with CaptureQueriesContext(connection) as ctx:
+            assert superuser_client.get(url).status_code == 200
+        return len(ctx)
+
+    few, many = fill(2), fill(10)
+    print(f"party members list: {few} queries at 2 rows, {many} at 12")
+    assert few == many

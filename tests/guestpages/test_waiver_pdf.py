@@ -99,3 +99,43 @@ def test_unicode_names_render_through_the_core_font_rule():
 def test_the_pdf_is_a_pure_function_of_the_signature(signature):
     text = signature.waiver_text
     assert waiver_pdf(signature, text=text) == waiver_pdf(signature, text=text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_first_downloads_at_once_store_one_pdf():
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent connections: runs on the PostgreSQL pass")
+    page = GuestPage.objects.create(booking=factories.BookingFactory(party_size=2))
+    entry = manifest_entry_add(page.booking, full_name="Ana Ruiz")
+    signed = waiver_sign(entry, signed_name="Ana Ruiz", over_18=True, accepted=True)
+    storages["default"].delete(signed.pdf_document)
+    WaiverSignature.objects.filter(pk=signed.pk).update(pdf_document="", pdf_sha256="")
+    bodies, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def download():
+        try:
+            row = WaiverSignature.objects.select_related(
+                "entry", "booking__boat", "waiver_text"
+            ).get(pk=signed.pk)
+            barrier.wait()
+            bodies.append(waiver_pdf_document(row))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    stored = WaiverSignature.objects.get(pk=signed.pk)
+    assert {hashlib.sha256(b).hexdigest() for b in bodies} == {stored.pdf_sha256}
+    _, files = storages["default"].listdir(f"waivers/{stored.booking_id}")
+    assert [f for f in files if f.endswith(".pdf")] == [stored.pdf_document.rsplit("/", 1)[-1]]
