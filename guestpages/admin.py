@@ -15,10 +15,25 @@ from django.utils.html import format_html
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
-from .manifest import ManifestRefused, party_status, waiver_document, waiver_text_publish
-from .messages import guest_message_preview, guest_message_settings, guest_messages_switch
+from .manifest import (
+    ManifestRefused,
+    manifest_entries,
+    manifest_entry_add,
+    manifest_entry_remove,
+    manifest_entry_rename,
+    party_status,
+    waiver_document,
+    waiver_text_publish,
+)
+from .messages import (
+    guest_message_preview,
+    guest_message_settings,
+    guest_messages_off_reason,
+    guest_messages_switch,
+)
 from .models import GuestMessage, GuestPage, Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .publishing import guest_page_republish
+from .waiver_pdf import WaiverPdfMismatch, waiver_pdf_document
 
 
 def _public_link(page: GuestPage) -> str:
@@ -111,7 +126,10 @@ class GuestPageInline(admin.StackedInline):
     def guest_messages(self, obj: GuestPage) -> str:
         """Whether the guest is messaged (and how), with the link to switch it."""
         prefs = guest_message_settings(obj.booking)
-        state = "Off" if not prefs.enabled else ("On, texts first" if prefs.prefer_sms else "On")
+        if prefs.enabled:
+            state = "On, texts first" if prefs.prefer_sms else "On"
+        else:
+            state = f"Off: {guest_messages_off_reason(obj.booking, prefs)}"
         return format_html(
             '{} · <a href="{}">Change</a> (the messages are listed under "Guest messages")',
             state,
@@ -128,9 +146,11 @@ class GuestPageInline(admin.StackedInline):
             else "none yet"
         )
         return format_html(
-            "{} · emergency contact ashore: {} (names under “Party (manifest)”)",
+            '{} · emergency contact ashore: {} (names under “Party (manifest)”) · <a href="{}">'
+            "Correct the party</a>",
             party_status(obj.booking),
             contact,
+            _party_edit_url(obj.booking_id),
         )
 
     @admin.display(description="")
@@ -331,6 +351,7 @@ class GuestMessageAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(back)
+        prefs = guest_message_settings(booking)
         return TemplateResponse(
             request,
             "admin/guestpages/guest_messages_switch.html",
@@ -338,15 +359,28 @@ class GuestMessageAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Guest messages",
                 "booking": booking,
-                "prefs": guest_message_settings(booking),
+                "prefs": prefs,
+                "off_reason": guest_messages_off_reason(booking, prefs),
                 "opts": self.model._meta,
                 "back_url": back,
             },
         )
 
 
+def _party_edit_url(booking_id: int) -> str:
+    return reverse("admin:guestpages_manifestentry_party", args=[booking_id])
+
+
 def _waiver_download_url(signature: WaiverSignature) -> str:
     return reverse("admin:guestpages_waiversignature_download", args=[signature.pk])
+
+
+def _waiver_links(signature: WaiverSignature) -> str:
+    return format_html(
+        '<a href="{}">Download</a> · <a href="{}">PDF</a>',
+        _waiver_download_url(signature),
+        reverse("admin:guestpages_waiversignature_download_pdf", args=[signature.pk]),
+    )
 
 
 class ManifestEntryInline(admin.TabularInline):
@@ -371,7 +405,7 @@ class ManifestEntryInline(admin.TabularInline):
         return obj is not None and _may_see_bookings(request)  # not on the add form
 
     def get_queryset(self, request):
-        queryset = ManifestEntry.objects.select_related("waiver")
+        queryset = ManifestEntry.objects.filter(removed_at__isnull=True).select_related("waiver")
         return queryset if _may_see_bookings(request) else queryset.none()
 
     @admin.display(description="waiver")
@@ -386,7 +420,7 @@ class ManifestEntryInline(admin.TabularInline):
     def download(self, obj: ManifestEntry) -> str:
         if not hasattr(obj, "waiver"):
             return "—"
-        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj.waiver))
+        return _waiver_links(obj.waiver)
 
 
 @admin.register(WaiverSignature)
@@ -416,7 +450,7 @@ class WaiverSignatureAdmin(admin.ModelAdmin):
 
     @admin.display(description="document")
     def download(self, obj: WaiverSignature) -> str:
-        return format_html('<a href="{}">Download</a>', _waiver_download_url(obj))
+        return _waiver_links(obj)
 
     def get_urls(self):
         urls = [
@@ -424,9 +458,32 @@ class WaiverSignatureAdmin(admin.ModelAdmin):
                 "<int:pk>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="guestpages_waiversignature_download",
-            )
+            ),
+            path(
+                "<int:pk>/download.pdf",
+                self.admin_site.admin_view(self.download_pdf_view),
+                name="guestpages_waiversignature_download_pdf",
+            ),
         ]
         return urls + super().get_urls()
+
+    def download_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The signed waiver as PDF, stored once (now, for a signature older than PDFs) and
+        checked against its recorded SHA-256."""
+        if not _may_see_bookings(request):
+            raise PermissionDenied
+        signature = get_object_or_404(
+            WaiverSignature.objects.select_related("entry", "booking__boat", "waiver_text"), pk=pk
+        )
+        try:
+            body = waiver_pdf_document(signature)
+        except WaiverPdfMismatch as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(body, content_type="application/pdf")
+        name = f"waiver-{signature.booking_id}-{signature.entry.token}-v{signature.text_version}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The signed document as stored, checked against its recorded SHA-256."""
@@ -474,3 +531,107 @@ class WaiverTextAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.version, obj.sha256 = text.pk, text.version, text.sha256
         obj._state.adding, obj._state.db = False, text._state.db
+
+
+@admin.register(ManifestEntry)
+class ManifestEntryAdmin(admin.ModelAdmin):
+    """Everyone named on a party, read-only; staff correct a party from its own page
+    ("Correct the party" on the booking page), through the guest form's domain functions."""
+
+    list_display = ["full_name", "booking", "signed", "removed_at", "removed_reason"]
+    list_select_related = ["booking", "waiver"]
+    search_fields = ["full_name", "booking__external_id"]
+    readonly_fields = [
+        "booking",
+        "full_name",
+        "token",
+        "created_at",
+        "removed_at",
+        "removed_reason",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
+
+    @admin.display(description="waiver", boolean=True)
+    def signed(self, obj: ManifestEntry) -> bool:
+        return hasattr(obj, "waiver")
+
+    def get_urls(self):
+        urls = [
+            path(
+                "party/<int:booking_id>/",
+                self.admin_site.admin_view(self.party_view),
+                name="guestpages_manifestentry_party",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def _party_change(self, request: HttpRequest, booking: Booking) -> str:
+        """Run the one domain function the POST asks for; its confirmation sentence."""
+        form = request.POST.get("form", "")
+        if form == "add":
+            entry = manifest_entry_add(
+                booking, full_name=request.POST.get("full_name", ""), actor=request.user
+            )
+            return f"{entry.full_name} added to the party."
+        token = request.POST.get("token", "")
+        entry = next((e for e in manifest_entries(booking) if e.token == token), None)
+        if entry is None:
+            raise ManifestRefused("That name is no longer on the list.")
+        if form == "rename":
+            renamed = manifest_entry_rename(
+                entry, full_name=request.POST.get("full_name", ""), actor=request.user
+            )
+            return f"The name is now {renamed.full_name}."
+        if form == "remove":
+            name = manifest_entry_remove(
+                booking,
+                token=entry.token,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+            return f"{name} taken off the party."
+        raise ManifestRefused("Nothing to do.")
+
+    def party_view(self, request: HttpRequest, booking_id: int) -> HttpResponse:
+        """GET lists the party with a form per name; POST adds, renames or removes one."""
+        if not request.user.has_perm("bookings.change_booking"):
+            raise PermissionDenied
+        booking = get_object_or_404(Booking.objects.select_related("boat"), pk=booking_id)
+        here = reverse("admin:guestpages_manifestentry_party", args=[booking.pk])
+        if request.method == "POST":
+            try:
+                done = self._party_change(request, booking)
+            except ManifestRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{booking.reference}: {done}", messages.SUCCESS)
+            return HttpResponseRedirect(here)
+        entries = manifest_entries(booking)
+        return TemplateResponse(
+            request,
+            "admin/guestpages/party_edit.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Correct the party",
+                "booking": booking,
+                "entries": [(e, hasattr(e, "waiver")) for e in entries],
+                "status": party_status(booking),
+                "can_add": len(entries) < booking.party_size,
+                "opts": self.model._meta,
+                "back_url": reverse("admin:bookings_booking_change", args=[booking.pk]),
+            },
+        )

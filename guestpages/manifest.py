@@ -3,8 +3,9 @@
 The guest names the party (up to the party size) and an emergency contact on an app-served
 form reached from the guest page; each adult signs the company's waiver from their own share
 link (a minor is signed for by a parent or guardian). A signature records the waiver text's
-version and SHA-256, the time and the address, and is kept as an HTML document written once
-through ``storages["default"]`` (never rewritten). Each change is one transaction with one
+version and SHA-256, the time and the address, and is kept as an HTML document and a PDF
+(``waiver_pdf``), each written once through ``storages["default"]`` with its SHA-256 (never
+rewritten). Each change is one transaction with one
 audit row; signing tells the readiness registry (``charterops.readiness``) so the crew's
 "All waivers signed" item ticks itself.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from charterops.readiness import ReadinessState, booking_readiness_changed
 from charterops.uploads import UploadRefused
 
 from .models import Manifest, ManifestEntry, WaiverSignature, WaiverText
+from .waiver_pdf import waiver_pdf
 
 NAME_MAX = 100
 PHONE_MAX = 40
@@ -130,58 +132,117 @@ def waiver_text_current() -> WaiverText:
 # --- The manifest ------------------------------------------------------------------------
 
 
+def party_entries(booking: Booking) -> QuerySet[ManifestEntry]:
+    """The booking's party as it stands: every name not taken off by staff."""
+    return ManifestEntry.objects.filter(booking=booking, removed_at__isnull=True)
+
+
 def manifest_entries(booking: Booking) -> list[ManifestEntry]:
     """The party as named, in order, with each one's signature (one query)."""
-    return list(ManifestEntry.objects.filter(booking=booking).select_related("waiver"))
+    return list(party_entries(booking).select_related("waiver"))
 
 
-def manifest_entry_add(booking: Booking, *, full_name: Any) -> ManifestEntry:
+def manifest_entry_add(booking: Booking, *, full_name: Any, actor: Any = GUEST) -> ManifestEntry:
     """Add one name to the party, up to the party size. One audit row.
 
     Raises ``ManifestRefused`` (a sentence) for a bad name or a full party. The booking row
-    is locked while counting so that two phones adding the last place add one name.
+    is locked while counting so that two phones adding the last place add one name. The
+    guest's form and the staff's booking page both add through here (``actor`` says who).
     """
     name = clean_text(full_name, label="The full name", max_length=NAME_MAX)
     with transaction.atomic():
         locked = Booking.objects.select_for_update(of=("self",)).get(pk=booking.pk)
-        if ManifestEntry.objects.filter(booking=locked).count() >= locked.party_size:
+        if party_entries(locked).count() >= locked.party_size:
             raise ManifestRefused(
                 f"Your party is {locked.party_size}, and {locked.party_size} names are on the "
                 "list already. Reply to your booking email if more people are coming."
             )
         entry = ManifestEntry.objects.create(booking=locked, full_name=name)
-        audit_log("guestpages.manifest.entry_added", entry, actor=GUEST, booking=locked)
+        audit_log("guestpages.manifest.entry_added", entry, actor=actor, booking=locked)
     return entry
 
 
-def manifest_entry_remove(booking: Booking, *, token: Any) -> str:
-    """Take a name off the party (a typo, someone not coming) until that person signed.
+def manifest_entry_rename(entry: ManifestEntry, *, full_name: Any, actor: Any) -> ManifestEntry:
+    """Correct a name on the party (a typo) while that person has not signed. One audit row.
 
-    Returns the removed name; raises ``ManifestRefused`` for a signed or unknown entry. A
-    signed waiver is a record and stays. One audit row.
+    A signed name is locked: the signature is a record of that name. Raises
+    ``ManifestRefused`` (a sentence) for a bad or signed name. Idempotent: the same name
+    writes nothing.
     """
+    name = clean_text(full_name, label="The full name", max_length=NAME_MAX)
+    with transaction.atomic():
+        locked = (
+            party_entries(entry.booking_id)
+            .select_for_update(of=("self",))
+            .filter(pk=entry.pk)
+            .first()
+        )
+        if locked is None:
+            raise ManifestRefused("That name is no longer on the list.")
+        if WaiverSignature.objects.filter(entry=locked).exists():
+            raise ManifestRefused(
+                f"{locked.full_name} has signed the waiver, so the name is locked; remove the "
+                "entry with a reason instead."
+            )
+        if locked.full_name == name:
+            return locked
+        old = locked.full_name
+        locked.full_name = name
+        locked.save(update_fields=["full_name"])
+        audit_log(
+            "guestpages.manifest.entry_renamed",
+            locked,
+            actor=actor,
+            booking=entry.booking,
+            data={"old": old, "new": name},
+        )
+    return locked
+
+
+def manifest_entry_remove(
+    booking: Booking, *, token: Any, actor: Any = GUEST, reason: Any = ""
+) -> str:
+    """Take a name off the party (a typo, someone not coming). One audit row.
+
+    An unsigned name is deleted. A signed one is a record: the guest cannot remove it, and
+    staff (an ``actor`` other than the guest) only with a ``reason``; the row and its
+    signature stay, marked removed with the reason, and leave every list and count. Returns
+    the removed name; raises ``ManifestRefused`` (a sentence) otherwise.
+    """
+    why = clean_text(reason, label="The reason", max_length=300, required=False)
     with transaction.atomic():
         entry = (
-            ManifestEntry.objects.select_for_update(of=("self",))
-            .filter(booking=booking, token=str(token or "")[:32])
+            party_entries(booking)
+            .select_for_update(of=("self",))
+            .filter(token=str(token or "")[:32])
             .first()
         )
         if entry is None:
             raise ManifestRefused("That name is no longer on the list.")
-        if WaiverSignature.objects.filter(entry=entry).exists():
+        name = entry.full_name
+        signature = WaiverSignature.objects.filter(entry=entry).first()
+        if signature is not None and actor is GUEST:
             raise ManifestRefused(
-                f"{entry.full_name} has signed the waiver, so the name stays on the list; reply "
+                f"{name} has signed the waiver, so the name stays on the list; reply "
                 "to your booking email to change it."
             )
-        name = entry.full_name
+        if signature is not None and not why:
+            raise ManifestRefused(
+                f"{name} has signed the waiver: give the reason for taking them off the party."
+            )
+        data: dict[str, Any] = {"name": name}
+        if why:
+            data["reason"] = why
+        if signature is not None:
+            data["waiver_id"] = signature.pk
         audit_log(
-            "guestpages.manifest.entry_removed",
-            entry,
-            actor=GUEST,
-            booking=booking,
-            data={"name": name},
+            "guestpages.manifest.entry_removed", entry, actor=actor, booking=booking, data=data
         )
-        entry.delete()
+        if signature is None:
+            entry.delete()
+        else:
+            entry.removed_at, entry.removed_reason = timezone.now(), why
+            entry.save(update_fields=["removed_at", "removed_reason"])
         booking_readiness_changed(booking)
     return name
 
@@ -306,11 +367,17 @@ def waiver_sign(
         saved = storage.save(key, ContentFile(html))
         signature.document = saved
         signature.document_sha256 = hashlib.sha256(html).hexdigest()
+        # The PDF beside it, once, under a name of its own too (staff download either).
+        pdf = waiver_pdf(signature, text=text)
+        pdf_saved = storage.save(key.removesuffix(".html") + ".pdf", ContentFile(pdf))
+        signature.pdf_document = pdf_saved
+        signature.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         try:
             with transaction.atomic():
                 signature.save()
         except IntegrityError:
             storage.delete(saved)
+            storage.delete(pdf_saved)
             raise ManifestRefused(
                 f"{entry.full_name} has signed the waiver already. Thank you!"
             ) from None
@@ -357,9 +424,7 @@ def party_status(booking: Booking) -> PartyStatus:
     """Counts in one query."""
     from django.db.models import Count
 
-    counts = ManifestEntry.objects.filter(booking=booking).aggregate(
-        named=Count("id"), signed=Count("waiver")
-    )
+    counts = party_entries(booking).aggregate(named=Count("id"), signed=Count("waiver"))
     return PartyStatus(counts["named"], counts["signed"], booking.party_size)
 
 

@@ -13,8 +13,10 @@ message of the booking is settled.
 
 Email goes through Django's mailer (anymail's SES backend in production, the file outbox in
 the demo); a text goes through SNS (``charterops.integrations.sms``) when the guest has a
-mobile number and no email, or prefers texts. Staff switch messages off per booking
-(``GuestMessageSettings``): queued messages are superseded and nothing new is recorded.
+mobile number and no email, or prefers texts. A marketplace that messages its guests itself
+(``MarketplaceRules.relays_guest_messages``) makes its bookings start with messages off.
+Staff switch messages per booking (``GuestMessageSettings``, the override either way): off
+supersedes queued messages and records nothing new.
 Times are shown in the installation's time zone (``TIME_ZONE``, the boats' harbour).
 """
 
@@ -33,10 +35,16 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from bookings.marketplace.rules import (
+    source_label,
+    source_relays_guest_messages,
+    sources_relaying_guest_messages,
+)
 from bookings.models import Booking
 from charterops.audit import audit_log
 from charterops.fanout.targets import SyncResult, TransientError
 from charterops.integrations.sms import get_sms_sender
+from charterops.models import AuditEvent
 from charterops.outbox import UNSETTLED, Superseded, outbox_deliver, outbox_due
 
 from .models import GuestMessage, GuestMessageSettings, GuestPage
@@ -48,6 +56,8 @@ __all__ = [
     "booking_guest_plan",
     "guest_message_deliver",
     "guest_message_preview",
+    "guest_message_settings",
+    "guest_messages_off_reason",
     "guest_messages_switch",
     "guest_messages_sweep",
     "guest_reminders_send",
@@ -99,10 +109,46 @@ def guest_snapshot_diff(told: dict[str, str], now: dict[str, str]) -> dict[str, 
     return diff
 
 
+def guest_messages_default(booking: Booking) -> bool:
+    """Whether a booking nobody switched starts with messages on: off when its marketplace
+    messages its guests itself (``MarketplaceRules.relays_guest_messages``)."""
+    return not source_relays_guest_messages(booking.source)
+
+
 def guest_message_settings(booking: Booking) -> GuestMessageSettings:
-    """The booking's settings; an unsaved default row (messages on, email first) when none."""
+    """The booking's settings; when it has none, an unsaved default row (email first, messages
+    on unless its marketplace messages its guests itself).
+
+    A saved row's ``enabled`` is always the effective value: the row is created with the
+    source's default (``guest_messages_switch``), so a later change of the source's rule
+    leaves bookings staff already switched as they are.
+    """
     found = GuestMessageSettings.objects.filter(booking=booking).first()
-    return found or GuestMessageSettings(booking=booking)
+    return found or GuestMessageSettings(booking=booking, enabled=guest_messages_default(booking))
+
+
+def guest_messages_off_reason(booking: Booking, prefs: GuestMessageSettings) -> str:
+    """Why the guest is not messaged, in a sentence for staff; "" when messages are on.
+
+    "Boatsetter messages its guests itself" when the source's default is why, else who
+    switched them off and when (from the audit trail). Reads only.
+    """
+    if prefs.enabled:
+        return ""
+    switched = None
+    if prefs.pk is not None:
+        switched = (
+            AuditEvent.objects.filter(booking=booking, action="guestpages.guest_messages.off")
+            .order_by("-id")
+            .only("actor_label", "created_at")
+            .first()
+        )
+    if switched is not None:
+        when = timezone.localtime(switched.created_at)
+        return f"Switched off by {switched.actor_label} on {when:%Y-%m-%d %H:%M}."
+    if not guest_messages_default(booking):
+        return f"{source_label(booking.source)} messages its guests itself."
+    return "Switched off."
 
 
 def guest_contact(booking: Booking, prefs: GuestMessageSettings) -> tuple[str, str]:
@@ -442,6 +488,8 @@ def guest_reminders_send(*, now: datetime | None = None) -> int:
     due = list(
         Booking.objects.filter(status__in=Booking.LIVE_STATUSES, start__gt=now, start__lte=horizon)
         .exclude(guest_message_settings__enabled=False)
+        # Nobody switched these, and their marketplace messages its guests itself.
+        .exclude(guest_message_settings__isnull=True, source__in=sources_relaying_guest_messages())
         .select_related("boat")
         .order_by("start")
     )
@@ -499,7 +547,9 @@ def guest_messages_switch(
     from charterops.models import TargetState
 
     with transaction.atomic():
-        prefs, _ = GuestMessageSettings.objects.select_for_update().get_or_create(booking=booking)
+        prefs, _ = GuestMessageSettings.objects.select_for_update().get_or_create(
+            booking=booking, defaults={"enabled": guest_messages_default(booking)}
+        )
         new_sms = prefs.prefer_sms if prefer_sms is None else prefer_sms
         if (prefs.enabled, prefs.prefer_sms) == (enabled, new_sms):
             return prefs

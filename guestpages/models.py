@@ -55,8 +55,9 @@ class GuestPage(models.Model):
 class GuestMessageSettings(models.Model):
     """Per booking: whether the guest is messaged at all, and by which channel.
 
-    No row means the defaults (messages on, email first). Some marketplaces relay messages
-    themselves, so staff can switch ours off for one booking.
+    No row means the defaults: email first, and messages on unless the booking's marketplace
+    messages its guests itself (``MarketplaceRules.relays_guest_messages``). A row is the
+    staff's override, either way, and its ``enabled`` is always the effective value.
     """
 
     booking = models.OneToOneField(
@@ -170,6 +171,10 @@ class ManifestEntry(models.Model):
     full_name = models.CharField(max_length=100)
     token = models.CharField(max_length=32, unique=True, default=new_share_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: a signed person staff took off the party: the row stays, because its signature does
+    #: (``manifest_entry_remove`` with a reason); off every list and count from then on.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["booking_id", "id"]
@@ -199,6 +204,12 @@ class WaiverSignature(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     document = models.CharField(max_length=300, help_text="Storage key of the signed HTML.")
     document_sha256 = models.CharField(max_length=64)
+    #: the same signature as a PDF, written once beside the HTML (blank until rendered: older
+    #: signatures get theirs on first download, ``waiver_pdf_store``).
+    pdf_document = models.CharField(
+        max_length=300, blank=True, help_text="Storage key of the signed waiver as PDF."
+    )
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["booking_id", "signed_at"]

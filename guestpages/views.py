@@ -309,7 +309,7 @@ def guest_waiver_sign(request: HttpRequest, page: GuestPage, token: str) -> Http
     """One person's waiver, from their share link: read it, confirm age, type the name, sign."""
     entry = (
         ManifestEntry.objects.select_related("booking__boat")
-        .filter(booking=page.booking, token=token)
+        .filter(booking=page.booking, token=token, removed_at__isnull=True)
         .first()
     )
     if entry is None:

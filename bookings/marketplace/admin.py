@@ -48,6 +48,7 @@ class MarketplaceRulesAdmin(admin.ModelAdmin):
         "claim_deadline_hours",
         "payout_min_business_days",
         "payout_max_business_days",
+        "relays_guest_messages",
     ]
     fieldsets = [
         (None, {"fields": ["source"]}),
@@ -59,6 +60,7 @@ class MarketplaceRulesAdmin(admin.ModelAdmin):
         ("Lateness", {"fields": [("renter_late_minutes", "owner_late_minutes")]}),
         ("Claims", {"fields": ["claim_deadline_hours"]}),
         ("Payouts", {"fields": [("payout_min_business_days", "payout_max_business_days")]}),
+        ("Guest messages", {"fields": ["relays_guest_messages"]}),
     ]
 
 

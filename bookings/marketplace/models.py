@@ -46,6 +46,14 @@ class MarketplaceRules(models.Model):
     payout_max_business_days = models.PositiveIntegerField(
         default=3, help_text="...and at the latest this many (later is overdue)."
     )
+    relays_guest_messages = models.BooleanField(
+        "messages its guests itself",
+        default=False,
+        help_text=(
+            "The marketplace relays its own confirmations and notices, so its bookings start "
+            "with our guest messages off (staff can still switch one booking on)."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

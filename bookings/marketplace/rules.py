@@ -66,6 +66,18 @@ def rules_by_source() -> dict[str, MarketplaceRules]:
     return {r.source: r for r in MarketplaceRules.objects.all()}
 
 
+def source_relays_guest_messages(source: str) -> bool:
+    """Whether ``source`` messages its guests itself (its bookings start with ours off)."""
+    return MarketplaceRules.objects.filter(source=source, relays_guest_messages=True).exists()
+
+
+def sources_relaying_guest_messages() -> list[str]:
+    """Every source that messages its guests itself, in one query."""
+    return list(
+        MarketplaceRules.objects.filter(relays_guest_messages=True).values_list("source", flat=True)
+    )
+
+
 # --- Request expiry -------------------------------------------------------------------------
 
 

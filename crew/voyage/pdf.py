@@ -7,7 +7,6 @@ anywhere: ``voyage_record_pdf`` returns bytes; ``crew.voyage.documents`` stores 
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -16,32 +15,12 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from bookings.marketplace.rules import source_label
+from charterops.pdf import pdf_text as _t
 
 from .models import VoyageRecord
 from .records import boat_zone
 
 THUMB_MM = 44
-_REPLACEMENTS = {
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2026": "...",
-    "\u2022": "*",
-}
-
-
-def _t(value: object) -> str:
-    """Text for the PDF's core fonts (Latin-1): typographic marks mapped, the rest transliterated."""
-    text = str(value if value is not None else "")
-    for old, new in _REPLACEMENTS.items():
-        text = text.replace(old, new)
-    if all(ord(c) < 256 for c in text):
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c if ord(c) < 256 else "?" for c in decomposed if not unicodedata.combining(c))
 
 
 def _reading(value: Decimal | None, suffix: str = "") -> str:

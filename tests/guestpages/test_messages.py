@@ -398,3 +398,91 @@ def test_a_charter_moved_after_its_reminder_is_reminded_again_for_the_new_time(s
     subjects = [m.subject.split(":")[0] for m in mail.outbox]
     assert subjects == ["See you tomorrow", "Your charter has changed", "See you tomorrow"]
     assert "Please arrive by 8:45 AM." in mail.outbox[-1].body
+
+
+# --- Marketplaces that message their guests themselves -----------------------------------
+
+
+@pytest.fixture
+def boatsetter_relays():
+    from bookings.marketplace.models import MarketplaceRules
+
+    rules, _ = MarketplaceRules.objects.get_or_create(source="boatsetter")
+    rules.relays_guest_messages = True
+    rules.save()
+    return rules
+
+
+def test_a_booking_from_a_relaying_marketplace_gets_no_guest_message(boatsetter_relays, booking):
+    result = tell(booking)
+    assert result.recorded == {} and mail.outbox == []
+    assert not GuestMessage.objects.exists()
+    assert GuestNotifyTarget().sync(booking).skipped
+    direct = factories.BookingFactory(source="direct", external_id="", guest_email="d@example.com")
+    assert tell(direct).recorded == {"confirmation": 1}  # other sources keep their default
+
+
+def test_switching_one_relayed_booking_on_sends_the_confirmation_once(
+    boatsetter_relays, booking, staff_user, django_capture_on_commit_callbacks
+):
+    tell(booking)
+    with django_capture_on_commit_callbacks(execute=True):
+        guest_messages_switch(booking, enabled=True, actor=staff_user)
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["You're booked"]
+    tell(booking)
+    guest_message_deliver(GuestMessage.objects.get().pk)
+    assert len(mail.outbox) == 1 and GuestMessage.objects.count() == 1
+    # The row is the override: the source's rule changing later leaves it on.
+    boatsetter_relays.relays_guest_messages = False
+    boatsetter_relays.save()
+    boatsetter_relays.relays_guest_messages = True
+    boatsetter_relays.save()
+    booking_update(booking, meeting_point="Dock 9")
+    assert tell(booking).recorded == {"changed": 1}
+
+
+def test_no_reminder_for_a_relayed_booking_unless_switched_on(boatsetter_relays, settings):
+    monday = timezone.make_aware(timezone.datetime(2026, 12, 7, 9, 0))
+    with time_machine.travel(monday, tick=False):
+        relayed = factories.BookingFactory(
+            guest_email="ana@example.com",
+            start=monday.replace(day=12, hour=10),
+            end=monday.replace(day=12, hour=14),
+        )
+        switched = factories.BookingFactory(
+            guest_email="bo@example.com", start=relayed.start, end=relayed.end
+        )
+        guest_messages_switch(switched, enabled=True)
+    with time_machine.travel(monday.replace(day=11, hour=12), tick=False):
+        assert guest_reminders_send() == 1
+    assert list(
+        GuestMessage.objects.filter(kind=Kind.REMINDER).values_list("booking", flat=True)
+    ) == [switched.pk]
+
+
+def test_the_booking_page_says_why_messages_are_off(client, staff_user, boatsetter_relays, booking):
+    from django.urls import reverse
+
+    from guestpages.publishing import guest_page_publish
+
+    client.force_login(staff_user)
+    guest_page_publish(booking)
+    page = reverse("admin:bookings_booking_change", args=[booking.pk])
+    html = client.get(page).content.decode()
+    assert "Off: Boatsetter messages its guests itself." in html
+    switch = reverse("admin:guestpages_guestmessage_switch", args=[booking.pk])
+    assert "Boatsetter messages its guests itself." in client.get(switch).content.decode()
+
+    client.post(switch, {"enabled": "on"})
+    assert "Off:" not in client.get(page).content.decode()
+    client.post(switch, {})
+    html = client.get(page).content.decode()
+    assert f"Off: Switched off by {staff_user.get_username()} on " in html
+    assert "messages its guests itself" not in html
+
+
+def test_the_rules_admin_edits_the_relay_default(admin_client, boatsetter_relays):
+    from django.urls import reverse
+
+    url = reverse("admin:bookings_marketplacerules_change", args=[boatsetter_relays.pk])
+    assert 'name="relays_guest_messages"' in admin_client.get(url).content.decode()
