@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bookings.feeds import calendar_feed_token_get_or_issue, calendar_feed_url
+from bookings.calendar.feed import calendar_feed_token_get_or_issue, calendar_feed_url
 from bookings.models import Boat
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from bookings.calendar_drift import calendar_reconcile
+from bookings.calendar.drift import calendar_reconcile
 from charterops.fanout.targets import TargetError
 
 

@@ -28,7 +28,9 @@ from charterops.audit import audit_log
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
 
-from .calendar import (
+from ..models import Booking
+from .models import CalendarDrift, CalendarEntry
+from .target import (
     MARKER,
     PACIFIC,
     CalendarTarget,
@@ -37,10 +39,9 @@ from .calendar import (
     calendar_event_times,
     google_calendar_id,
 )
-from .models import Booking, CalendarDrift, CalendarEntry
 
 if TYPE_CHECKING:
-    from .integrations.google_calendar import CalendarClient
+    from .google import CalendarClient
 
 Kind = CalendarDrift.Kind
 
@@ -257,7 +258,7 @@ def calendar_drift_fix(
     delete duplicates and events whose booking is gone or was never synced. Audited. The
     engine's own retries cover transient failures; a delete that finds nothing is done.
     """
-    from .integrations.google_calendar import EventNotFound
+    from .google import EventNotFound
 
     synced = set(
         TargetState.objects.filter(
