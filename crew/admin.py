@@ -251,7 +251,8 @@ class CrewMemberAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # The newest message that reached each member, in the list's own query.
         last_sent = Notification.objects.filter(
-            member=OuterRef("pk"), status__in=["sent", "bounced"]
+            member=OuterRef("pk"),
+            status__in=[Notification.Status.SENT, Notification.Status.BOUNCED],
         ).order_by("-sent_at")
         return (
             super()
