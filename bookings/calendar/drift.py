@@ -88,6 +88,25 @@ class ReconcileReport:
         }
 
 
+#: the window a run checks unless told otherwise: yesterday to 120 days ahead (Pacific days)
+DAYS_BACK, DAYS_AHEAD = 1, 120
+
+
+def calendar_reconcile_window(
+    start: date | None = None, end: date | None = None
+) -> tuple[date, date]:
+    """The days a run checks: the given ones, else the default window. Pure.
+
+    Raises ``ValueError`` when ``end`` is before ``start``.
+    """
+    today = timezone.localdate()
+    start = start or today - timedelta(days=DAYS_BACK)
+    end = end or today + timedelta(days=DAYS_AHEAD)
+    if end < start:
+        raise ValueError("the end of the window is before its start")
+    return start, end
+
+
 def calendar_reconcile(
     *,
     start: date,

@@ -99,6 +99,37 @@ def calendar_feed_token_get_or_issue(
     return calendar_feed_token_issue(user=user, boat=boat, actor=actor), True
 
 
+class CalendarFeedRefused(Exception):
+    """A feed cannot be issued as asked (no such user or boat, an inactive user)."""
+
+
+def calendar_feed_token_for_username(
+    username: str, *, boat_slug: str | None = None, actor: Any = None
+) -> tuple[CalendarFeedToken, bool]:
+    """The feed token of the user named ``username`` (and one boat, by slug), issued if needed.
+
+    Idempotent: an unrevoked token for exactly (user, boat) is reused. Returns (token, issued);
+    raises ``CalendarFeedRefused`` with a sentence for a person when there is no such user or
+    boat, or the user is inactive (an inactive user's feed answers 404).
+    """
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    owner = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    if owner is None:
+        raise CalendarFeedRefused(f"No user {username!r}.")
+    if not owner.is_active:
+        raise CalendarFeedRefused(
+            f"User {username!r} is inactive; an inactive user's feed answers 404."
+        )
+    boat = None
+    if boat_slug:
+        boat = Boat.objects.filter(slug=boat_slug).first()
+        if boat is None:
+            raise CalendarFeedRefused(f"No boat with slug {boat_slug!r}.")
+    return calendar_feed_token_get_or_issue(user=owner, boat=boat, actor=actor)
+
+
 def calendar_feed_token_revoke(token: CalendarFeedToken, *, actor: Any = None) -> bool:
     """Revoke the token: its feed answers 404 from now on. False if it was revoked already."""
     with transaction.atomic():
