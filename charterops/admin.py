@@ -131,7 +131,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("failed", "Failed"),
+            (TargetState.Status.FAILED, TargetState.Status.FAILED.label),
             ("stuck", "Stuck (lease expired or overdue)"),
             ("all", "Failed or stuck"),
         ]
@@ -143,7 +143,7 @@ class AttentionFilter(admin.SimpleListFilter):
             status__in=[status.PENDING, status.RETRYING],
             updated_at__lt=now - timezone.timedelta(minutes=10),
         )
-        if self.value() == "failed":
+        if self.value() == status.FAILED:
             return queryset.filter(status=status.FAILED)
         if self.value() == "stuck":
             return queryset.filter(stuck)

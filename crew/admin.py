@@ -104,8 +104,8 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         return [
             ("silent", "Silent close to the charter"),
             ("unanswered", "Someone has not answered"),
-            ("declined", "Someone declined"),
-            ("failed", "A message failed for good"),
+            (CrewAssignment.Response.DECLINED, "Someone declined"),
+            (Notification.Status.FAILED, "A message failed for good"),
         ]
 
     def queryset(self, request, queryset):
@@ -114,9 +114,9 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         conditions = {
             "silent": Q(escalated_at__isnull=False, response=invited),
             "unanswered": Q(response=invited),
-            "declined": Q(response=CrewAssignment.Response.DECLINED),
+            CrewAssignment.Response.DECLINED: Q(response=CrewAssignment.Response.DECLINED),
         }
-        if self.value() == "failed":
+        if self.value() == Notification.Status.FAILED:
             failed = Notification.objects.filter(
                 booking=OuterRef("pk"),
                 booking_version=OuterRef("version"),
