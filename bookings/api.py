@@ -30,7 +30,7 @@ from .intake import BookingIn, EventIn, InvalidPayload, MalformedBody
 from .intake.api import IntakeParser, UnsupportedMediaType, api_booking_receive
 from .models import Booking
 from .signatures import SIGNATURE_HEADER
-from .tokens import TokenRejected, api_token_verify
+from .tokens import TokenRefused, api_token_verify
 
 TOKEN_HEADER = "X-Dashboard-Token"
 MAX_LIST = 500
@@ -88,8 +88,8 @@ def _internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"error": "internal error"}, status=500)
 
 
-@api.exception_handler(TokenRejected)
-def _token_rejected(request: HttpRequest, exc: TokenRejected) -> HttpResponse:
+@api.exception_handler(TokenRefused)
+def _token_refused(request: HttpRequest, exc: TokenRefused) -> HttpResponse:
     return api.create_response(request, {"error": exc.reason}, status=401)
 
 

@@ -14,7 +14,7 @@ def calendar_reconcile_task(days_back: int = 1, days_ahead: int = 120, fix: bool
     admin; repairs only with ``fix``. Safe to re-run: a run replaces the previous findings.
     Not retried: the next night's run is the retry. Returns the number of findings.
     """
-    from .calendar_drift import calendar_reconcile
+    from .calendar.drift import calendar_reconcile
 
     today = timezone.localdate()
     report = calendar_reconcile(

@@ -23,7 +23,7 @@ DEFAULT_DAYS = 90
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenRejected(Exception):
+class TokenRefused(Exception):
     """The request's token is missing, unknown, expired or revoked; ``reason`` says which."""
 
     def __init__(self, reason: str) -> None:
@@ -63,19 +63,19 @@ def api_token_issue(
 def api_token_verify(raw: str | None, *, now: Any = None) -> ApiToken:
     """Return the live token whose hash matches ``raw`` and note when it was used.
 
-    Raises TokenRejected with a short reason. The lookup is by SHA-256 (an indexed, unique
+    Raises TokenRefused with a short reason. The lookup is by SHA-256 (an indexed, unique
     column), so nothing about other tokens leaks through timing.
     """
     if not raw:
-        raise TokenRejected("missing X-Dashboard-Token header")
+        raise TokenRefused("missing X-Dashboard-Token header")
     now = now or timezone.now()
     token = ApiToken.objects.filter(token_hash=ApiToken.hash(raw.strip())).first()
     if token is None:
-        raise TokenRejected("unknown token")
+        raise TokenRefused("unknown token")
     if token.revoked_at is not None:
-        raise TokenRejected("token revoked")
+        raise TokenRefused("token revoked")
     if token.expires_at <= now:
-        raise TokenRejected("token expired")
+        raise TokenRefused("token expired")
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from . import calendar_views, webhooks
+from . import webhooks
 from .api import api
+from .calendar import views as calendar_views
 
 urlpatterns: list = [
     path("webhooks/bookings/<slug:source>/", webhooks.booking_webhook, name="booking_webhook"),

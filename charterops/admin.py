@@ -131,22 +131,24 @@ class AttentionFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("failed", "Failed"),
+            (TargetState.Status.FAILED, TargetState.Status.FAILED.label),
             ("stuck", "Stuck (lease expired or overdue)"),
             ("all", "Failed or stuck"),
         ]
 
     def queryset(self, request, queryset):
         now = timezone.now()
-        stuck = Q(status="running", leased_at__lt=now - timezone.timedelta(minutes=5)) | Q(
-            status__in=["pending", "retrying"], updated_at__lt=now - timezone.timedelta(minutes=10)
+        status = TargetState.Status
+        stuck = Q(status=status.RUNNING, leased_at__lt=now - timezone.timedelta(minutes=5)) | Q(
+            status__in=[status.PENDING, status.RETRYING],
+            updated_at__lt=now - timezone.timedelta(minutes=10),
         )
-        if self.value() == "failed":
-            return queryset.filter(status="failed")
+        if self.value() == status.FAILED:
+            return queryset.filter(status=status.FAILED)
         if self.value() == "stuck":
             return queryset.filter(stuck)
         if self.value() == "all":
-            return queryset.filter(stuck | Q(status="failed"))
+            return queryset.filter(stuck | Q(status=status.FAILED))
         return queryset
 
 

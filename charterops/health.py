@@ -88,13 +88,13 @@ def oldest_stuck_seconds() -> dict[str, float | None]:
 
     now = timezone.now()
     rows = TargetState.objects.filter(
-        Q(status__in=["pending", "retrying"])
+        Q(status__in=[TargetState.Status.PENDING, TargetState.Status.RETRYING])
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     ).aggregate(due=Min("next_attempt_at"), touched=Min("updated_at"))
     lease = timedelta(seconds=settings.CHARTEROPS_FANOUT_LEASE_SECONDS)
-    leased = TargetState.objects.filter(status="running", leased_at__lt=now - lease).aggregate(
-        at=Min("leased_at")
-    )["at"]
+    leased = TargetState.objects.filter(
+        status=TargetState.Status.RUNNING, leased_at__lt=now - lease
+    ).aggregate(at=Min("leased_at"))["at"]
     queued = WebhookDelivery.objects.filter(
         outcome__in=[WebhookDelivery.Outcome.RECEIVED, WebhookDelivery.Outcome.QUEUED]
     ).aggregate(at=Min("received_at"))["at"]

@@ -304,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Fan-out engine ---------------------------------------------------------------------
 CHARTEROPS_FANOUT_TARGETS = {
-    "calendar": "bookings.calendar.CalendarTarget",
+    "calendar": "bookings.calendar.target.CalendarTarget",
     "crew": "crew.fanout.CrewTarget",
     "checklist": "crew.checklist.ChecklistTarget",
     "guest_page": "guestpages.publishing.GuestPageTarget",

@@ -104,8 +104,8 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         return [
             ("silent", "Silent close to the charter"),
             ("unanswered", "Someone has not answered"),
-            ("declined", "Someone declined"),
-            ("failed", "A message failed for good"),
+            (CrewAssignment.Response.DECLINED, "Someone declined"),
+            (Notification.Status.FAILED, "A message failed for good"),
         ]
 
     def queryset(self, request, queryset):
@@ -114,9 +114,9 @@ class CrewSilenceFilter(admin.SimpleListFilter):
         conditions = {
             "silent": Q(escalated_at__isnull=False, response=invited),
             "unanswered": Q(response=invited),
-            "declined": Q(response=CrewAssignment.Response.DECLINED),
+            CrewAssignment.Response.DECLINED: Q(response=CrewAssignment.Response.DECLINED),
         }
-        if self.value() == "failed":
+        if self.value() == Notification.Status.FAILED:
             failed = Notification.objects.filter(
                 booking=OuterRef("pk"),
                 booking_version=OuterRef("version"),
@@ -251,7 +251,8 @@ class CrewMemberAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # The newest message that reached each member, in the list's own query.
         last_sent = Notification.objects.filter(
-            member=OuterRef("pk"), status__in=["sent", "bounced"]
+            member=OuterRef("pk"),
+            status__in=[Notification.Status.SENT, Notification.Status.BOUNCED],
         ).order_by("-sent_at")
         return (
             super()

@@ -99,7 +99,7 @@ OPTIONAL = {
 }
 
 
-class SccRequestError(Exception):
+class SccRequestRefused(Exception):
     """The request cannot be applied; ``errors`` maps SCC field names to messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
@@ -153,7 +153,7 @@ def _request_key(request: HttpRequest) -> str | None:
 
 def _crew(value: Any) -> list[CrewLine]:
     if not isinstance(value, list):
-        raise SccRequestError({"crew": ["A list of {email, role, pay} is required."]})
+        raise SccRequestRefused({"crew": ["A list of {email, role, pay} is required."]})
     emails = {str(i.get("email", "")).strip().lower() for i in value if isinstance(i, dict)}
     emails.discard("")
     lookup = functools.reduce(operator.or_, (Q(email__iexact=e) for e in emails), Q(pk__in=[]))
@@ -183,14 +183,14 @@ def _crew(value: Any) -> list[CrewLine]:
     if len({line.member.pk for line in lines}) != len(lines):
         problems.append("a crew member is listed twice")
     if problems:
-        raise SccRequestError({"crew": problems})
+        raise SccRequestRefused({"crew": problems})
     return lines
 
 
 def scc_request_parse(payload: Any) -> SccRequest:
-    """Map an SCC request onto ``BookingIn`` (and crew lines); raises ``SccRequestError``."""
+    """Map an SCC request onto ``BookingIn`` (and crew lines); raises ``SccRequestRefused``."""
     if not isinstance(payload, dict):
-        raise SccRequestError({"body": ["A JSON object is required."]})
+        raise SccRequestRefused({"body": ["A JSON object is required."]})
     times = payload.get("charter_time")
     times = times if isinstance(times, dict) else {}
     boat = payload.get("boat")
@@ -230,10 +230,10 @@ def scc_request_parse(payload: Any) -> SccRequest:
     if "crew" in payload and payload["crew"] is not None:
         try:
             crew = _crew(payload["crew"])
-        except SccRequestError as exc:
+        except SccRequestRefused as exc:
             errors.update(exc.errors)
     if errors or booking is None:
-        raise SccRequestError(errors)
+        raise SccRequestRefused(errors)
     keep = NOT_CARRIED + tuple(f for key, f in OPTIONAL.items() if key not in payload)
     return SccRequest(source=source, booking=booking, keep=keep, crew=crew)
 
@@ -246,7 +246,7 @@ def scc_event_apply(payload: Any, *, actor: Any = None) -> SccEventResult:
 
     One upsert (``booking_upsert_from_event``) with the crew list applied under the same
     lock: one version bump and one audit row per request. Idempotent (upsert on source +
-    booking id; unchanged fields and crew change nothing). Raises ``SccRequestError`` for a
+    booking id; unchanged fields and crew change nothing). Raises ``SccRequestRefused`` for a
     request that cannot be applied; nothing is written then.
     """
     request = scc_request_parse(payload)
@@ -266,7 +266,7 @@ def scc_event_apply(payload: Any, *, actor: Any = None) -> SccEventResult:
                 also=crew_apply,
             )
     except InvalidPayload as exc:
-        raise SccRequestError(
+        raise SccRequestRefused(
             {FIELD_OF.get(p, p.removeprefix("booking.")): m for p, m in exc.errors.items()}
         ) from None
     return SccEventResult(result.booking, result.outcome == "created", result.outcome)
@@ -302,7 +302,7 @@ def scc_events(request: HttpRequest) -> JsonResponse:
         return _refuse(400, str(exc))
     try:
         result = scc_event_apply(payload)
-    except SccRequestError as exc:
+    except SccRequestRefused as exc:
         return _refuse(422, "The request was not applied.", exc.errors)
     booking = result.booking
     return JsonResponse(

@@ -172,7 +172,9 @@ def staff_notices_enqueue(ids: list[int]) -> None:
 def staff_notices_sweep(*, limit: int = 200) -> dict[str, int]:
     """Deliver every staff notice that is due (what beat runs with the crew outbox sweep)."""
     grace = timezone.now() - timezone.timedelta(seconds=60)
-    due = outbox_due(StaffNotice.objects.all()).exclude(status="queued", created_at__gt=grace)
+    due = outbox_due(StaffNotice.objects.all()).exclude(
+        status=StaffNotice.Status.QUEUED, created_at__gt=grace
+    )
     counts: dict[str, int] = {}
     for notice_id in due.order_by("id").values_list("pk", flat=True)[:limit]:
         outcome = staff_notice_deliver(notice_id)

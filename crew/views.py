@@ -45,7 +45,8 @@ from .expenses import (
     mileage_rate,
 )
 from .forms import ExpenseForm
-from .magic_links import SESSION_KEY, crew_link_required, crew_magic_link
+from .magic_link_views import SESSION_KEY, crew_link_required
+from .magic_links import crew_magic_link
 from .models import ChecklistItem, CrewAssignment, Expense, Phase, Photo
 
 

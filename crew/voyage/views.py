@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from charterops.uploads import UploadRefused, photo_upload_direct
 
-from ..magic_links import crew_link_required
+from ..magic_link_views import crew_link_required
 from .forms import DepartureForm, ReturnForm, form_add_errors
 from .records import (
     RecordRefused,

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from googleapiclient.http import HttpMockSequence
 
-from bookings.calendar import CalendarTarget
-from bookings.integrations.google_calendar import GoogleCalendarClient
+from bookings.calendar.google import GoogleCalendarClient
+from bookings.calendar.target import CalendarTarget
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 CALENDAR_ID = "ops-charters@group.calendar.google.com"

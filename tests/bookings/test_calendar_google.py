@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.calendar import (
+from bookings.calendar.target import (
     CalendarTarget,
     calendar_event_body,
     calendar_event_id,
@@ -392,7 +392,7 @@ def test_a_cancelled_then_reconfirmed_booking_revives_its_event(
     seed_booking, settings, django_capture_on_commit_callbacks
 ):
     """Google keeps a deleted event's id: the re-insert meets 409 and the update revives it."""
-    from bookings.integrations.google_calendar import InMemoryCalendarClient
+    from bookings.calendar.google import InMemoryCalendarClient
 
     fake = InMemoryCalendarClient()
     google_target(settings, fake)

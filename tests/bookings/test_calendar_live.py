@@ -13,9 +13,9 @@ import uuid
 
 import pytest
 
-from bookings.calendar import calendar_event_id, google_event_sync
-from bookings.integrations import google_calendar
-from bookings.integrations.google_calendar import EventNotFound, google_calendar_client
+from bookings.calendar import google as google_calendar
+from bookings.calendar.google import EventNotFound, google_calendar_client
+from bookings.calendar.target import calendar_event_id, google_event_sync
 from bookings.integrations.secrets import google_service_account_cache_clear
 from charterops.models import TargetState
 from tests.factories import BookingFactory

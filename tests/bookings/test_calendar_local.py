@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bookings.calendar import CalendarTarget
-from bookings.integrations.google_calendar import InMemoryCalendarClient
+from bookings.calendar.google import InMemoryCalendarClient
+from bookings.calendar.target import CalendarTarget
 from bookings.models import Booking, CalendarEntry
 from bookings.services import booking_cancel, booking_update
 from charterops.fanout import engine

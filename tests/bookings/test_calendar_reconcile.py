@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.calendar import CalendarTarget, calendar_event_body, calendar_event_id
+from bookings.calendar.target import CalendarTarget, calendar_event_body, calendar_event_id
 from bookings.models import Booking, CalendarDrift, CalendarEntry
 from bookings.tasks import calendar_reconcile_task
 from charterops.fanout import engine
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fake():
-    from bookings.integrations.google_calendar import InMemoryCalendarClient
+    from bookings.calendar.google import InMemoryCalendarClient
 
     return InMemoryCalendarClient()
 

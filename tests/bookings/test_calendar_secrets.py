@@ -7,9 +7,9 @@ import json
 import boto3
 import pytest
 
-from bookings.calendar import CalendarTarget
-from bookings.integrations import google_calendar
-from bookings.integrations.google_calendar import GoogleCalendarClient, google_calendar_client
+from bookings.calendar import google as google_calendar
+from bookings.calendar.google import GoogleCalendarClient, google_calendar_client
+from bookings.calendar.target import CalendarTarget
 from bookings.integrations.secrets import (
     google_service_account_cache_clear,
     google_service_account_info,

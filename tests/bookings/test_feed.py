@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from bookings.calendar import CalendarTarget
-from bookings.feeds import calendar_feed_token_issue, calendar_feed_url
+from bookings.calendar.feed import calendar_feed_token_issue, calendar_feed_url
+from bookings.calendar.target import CalendarTarget
 from bookings.models import Booking, CalendarFeedToken
 from tests.bookings.calendar_support import pacific
 from tests.factories import (
@@ -168,7 +168,7 @@ def test_hostile_text_round_trips_and_every_line_fits_75_octets(client, staff_to
 
 
 def test_a_change_re_renders_that_one_event_only(client, staff_token, monkeypatch):
-    from bookings import feeds
+    from bookings.calendar import feed as feeds
 
     bookings = [synced(BookingFactory()) for _ in range(5)]
     fetch(client, staff_token)
@@ -224,7 +224,7 @@ def test_timed_charters_across_dst_resolve_right_through_the_feed_s_own_vtimezon
     settings.CHARTEROPS_CALENDAR_EVENT_STYLE = "timed"
     with pytest.MonkeyPatch.context() as mp:
         # Keep the charter inside the 30-day window whatever today is.
-        mp.setattr("bookings.feeds.DAYS_BACK", 3650)
+        mp.setattr("bookings.calendar.feed.DAYS_BACK", 3650)
         booking = synced(BookingFactory(start=start, end=end))
         response, cal = fetch(client, staff_token)
 
@@ -266,7 +266,7 @@ def test_a_crew_member_s_token_shows_only_their_charters(client):
 
 
 def test_a_revoked_token_answers_404(client, staff_token):
-    from bookings.feeds import calendar_feed_token_revoke
+    from bookings.calendar.feed import calendar_feed_token_revoke
 
     synced(BookingFactory())
     assert client.get(feed_path(staff_token)).status_code == 200

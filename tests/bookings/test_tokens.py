@@ -13,7 +13,7 @@ from django.utils import timezone
 from bookings.models import ApiToken
 from bookings.tokens import (
     TokenNameTaken,
-    TokenRejected,
+    TokenRefused,
     api_token_issue,
     api_token_revoke,
     api_token_verify,
@@ -42,7 +42,7 @@ def test_a_token_expires_at_its_expiry():
     token, raw = api_token_issue("short", days=1)
     assert api_token_verify(raw) == token
     later = timezone.now() + timedelta(days=1, seconds=1)
-    with time_machine.travel(later), pytest.raises(TokenRejected, match="token expired"):
+    with time_machine.travel(later), pytest.raises(TokenRefused, match="token expired"):
         api_token_verify(raw)
 
 
@@ -51,7 +51,7 @@ def test_a_revoked_token_is_refused_and_revoking_twice_changes_nothing(admin_use
     assert api_token_revoke(token, actor=admin_user) is True
     assert api_token_revoke(token, actor=admin_user) is False
     assert token.revoked_by == admin_user
-    with pytest.raises(TokenRejected, match="token revoked"):
+    with pytest.raises(TokenRefused, match="token revoked"):
         api_token_verify(raw)
 
 
@@ -78,7 +78,7 @@ def test_the_command_prints_a_new_token_once_and_revokes_by_name():
     assert token.name == "zapier"
     assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)
     call_command("api_token", "revoke", "zapier", stdout=StringIO())
-    with pytest.raises(TokenRejected, match="revoked"):
+    with pytest.raises(TokenRefused, match="revoked"):
         api_token_verify(raw)
 
 

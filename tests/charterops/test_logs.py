@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from bookings.feeds import calendar_feed_token_issue, calendar_feed_url
+from bookings.calendar.feed import calendar_feed_token_issue, calendar_feed_url
 from bookings.models import Booking
 from bookings.tokens import api_token_issue
 from charterops.observability import ContextFilter, JsonFormatter, redact

@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from django.urls import include, path
 
-from crew.magic_links import crew_link_required
+from crew.magic_link_views import crew_link_required
 
 
 @crew_link_required

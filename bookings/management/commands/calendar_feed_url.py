@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bookings.feeds import calendar_feed_token_get_or_issue, calendar_feed_url
-from bookings.models import Boat
+from bookings.calendar.feed import (
+    CalendarFeedRefused,
+    calendar_feed_token_for_username,
+    calendar_feed_url,
+)
 
 
 class Command(BaseCommand):
@@ -17,21 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--boat", default=None, help="boat slug: only that boat's charters")
 
     def handle(self, *args, user: str, boat: str | None, **options):
-        User = get_user_model()
         try:
-            owner = User.objects.get(**{User.USERNAME_FIELD: user})
-        except User.DoesNotExist:
-            raise CommandError(f"No user {user!r}.") from None
-        if not owner.is_active:
-            raise CommandError(f"User {user!r} is inactive; an inactive user's feed answers 404.")
-        the_boat = None
-        if boat:
-            the_boat = Boat.objects.filter(slug=boat).first()
-            if the_boat is None:
-                raise CommandError(f"No boat with slug {boat!r}.")
-        token, issued = calendar_feed_token_get_or_issue(
-            user=owner, boat=the_boat, actor="calendar_feed_url"
-        )
+            token, issued = calendar_feed_token_for_username(
+                user, boat_slug=boat, actor="calendar_feed_url"
+            )
+        except CalendarFeedRefused as exc:
+            raise CommandError(str(exc)) from None
         if issued:
-            self.stderr.write(f"Issued a new feed token for {owner.get_username()}.")
+            self.stderr.write(f"Issued a new feed token for {token.user.get_username()}.")
         self.stdout.write(calendar_feed_url(token))

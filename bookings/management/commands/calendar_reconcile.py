@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from bookings.calendar_drift import calendar_reconcile
+from bookings.calendar.drift import calendar_reconcile, calendar_reconcile_window
 from charterops.fanout.targets import TargetError
 
 
@@ -37,11 +36,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, start=None, end=None, fix=False, **options):
-        today = timezone.localdate()
-        start = start or today - timedelta(days=1)
-        end = end or today + timedelta(days=120)
-        if end < start:
-            raise CommandError("--to is before --from.")
+        try:
+            start, end = calendar_reconcile_window(start, end)
+        except ValueError:
+            raise CommandError("--to is before --from.") from None
         try:
             report = calendar_reconcile(start=start, end=end, fix=fix)
         except TargetError as exc:

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from charterops.fanout.engine import booking_fanout_request, booking_fanout_run, target_state_run
 from charterops.fanout.lookup import booking_lookup
+from charterops.models import TargetState
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             booking_fanout_request(obj)  # creates missing rows; enqueue happens on commit
             if options["all"]:
-                obj.target_states.update(status="pending", attempts=0)
+                obj.target_states.update(status=TargetState.Status.PENDING, attempts=0)
         if options["all"]:
             outcomes = [target_state_run(s.pk, force=True) for s in obj.target_states.all()]
         else:

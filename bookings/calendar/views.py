@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
-from .feeds import calendar_feed_get
+from .feed import calendar_feed_get
 
 
 @require_safe

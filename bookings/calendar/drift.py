@@ -28,7 +28,9 @@ from charterops.audit import audit_log
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
 
-from .calendar import (
+from ..models import Booking
+from .models import CalendarDrift, CalendarEntry
+from .target import (
     MARKER,
     PACIFIC,
     CalendarTarget,
@@ -37,10 +39,9 @@ from .calendar import (
     calendar_event_times,
     google_calendar_id,
 )
-from .models import Booking, CalendarDrift, CalendarEntry
 
 if TYPE_CHECKING:
-    from .integrations.google_calendar import CalendarClient
+    from .google import CalendarClient
 
 Kind = CalendarDrift.Kind
 
@@ -85,6 +86,25 @@ class ReconcileReport:
             "requeued_bookings": self.requeued_bookings,
             "deleted_events": self.deleted_events,
         }
+
+
+#: the window a run checks unless told otherwise: yesterday to 120 days ahead (Pacific days)
+DAYS_BACK, DAYS_AHEAD = 1, 120
+
+
+def calendar_reconcile_window(
+    start: date | None = None, end: date | None = None
+) -> tuple[date, date]:
+    """The days a run checks: the given ones, else the default window. Pure.
+
+    Raises ``ValueError`` when ``end`` is before ``start``.
+    """
+    today = timezone.localdate()
+    start = start or today - timedelta(days=DAYS_BACK)
+    end = end or today + timedelta(days=DAYS_AHEAD)
+    if end < start:
+        raise ValueError("the end of the window is before its start")
+    return start, end
 
 
 def calendar_reconcile(
@@ -257,7 +277,7 @@ def calendar_drift_fix(
     delete duplicates and events whose booking is gone or was never synced. Audited. The
     engine's own retries cover transient failures; a delete that finds nothing is done.
     """
-    from .integrations.google_calendar import EventNotFound
+    from .google import EventNotFound
 
     synced = set(
         TargetState.objects.filter(

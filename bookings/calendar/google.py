@@ -219,7 +219,7 @@ def google_calendar_client() -> GoogleCalendarClient:
     """
     from django.conf import settings
 
-    from .secrets import google_service_account_info
+    from bookings.integrations.secrets import google_service_account_info
 
     info = google_service_account_info()
     subject = settings.CHARTEROPS_GOOGLE_DELEGATED_USER

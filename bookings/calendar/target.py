@@ -3,9 +3,9 @@
 Two backends, chosen by ``CHARTEROPS_CALENDAR_BACKEND``:
 
 - ``local`` (the embedded default): a ``CalendarEntry`` row per booking, published by the
-  iCalendar feed (``bookings.feeds``).
+  iCalendar feed (``bookings.calendar.feed``).
 - ``google``: an event in the Google Calendar ``CHARTEROPS_GOOGLE_CALENDAR_ID``, reached
-  through ``bookings.integrations.google_calendar``. The local entry is kept as well, so the
+  through ``bookings.calendar.google``. The local entry is kept as well, so the
   feed works with either backend.
 
 The Google event id is derived from the booking, so inserting twice can never make two
@@ -26,12 +26,13 @@ from django.utils import timezone
 
 from charterops.fanout.targets import PermanentError, SyncResult
 
-from .models import Booking, CalendarEntry
+from ..models import Booking
+from .models import CalendarEntry
 
 if TYPE_CHECKING:
     from charterops.models import TargetState
 
-    from .integrations.google_calendar import CalendarClient
+    from .google import CalendarClient
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 ALL_DAY, TIMED = "all_day", "timed"
@@ -184,7 +185,7 @@ def google_event_sync(
     count as done. Idempotent by the derived id; errors are the adapter's Transient/
     PermanentError, retried or failed by the engine.
     """
-    from .integrations.google_calendar import EventExists, EventNotFound
+    from .google import EventExists, EventNotFound
 
     event_id = calendar_event_id(booking)
     detail: dict[str, Any] = {"backend": "google", "calendar_id": calendar_id}
@@ -259,6 +260,6 @@ class CalendarTarget:
     def get_client(self) -> CalendarClient:
         if self.client is not None:
             return self.client
-        from .integrations.google_calendar import google_calendar_client
+        from .google import google_calendar_client
 
         return google_calendar_client()
