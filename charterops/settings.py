@@ -413,6 +413,9 @@ CHARTEROPS_SCC_MIRROR = env.str("CHARTEROPS_SCC_MIRROR", default="")  # "" | dyn
 SERVICE_KEY_HASH = env.str("SERVICE_KEY_HASH", default="")
 # Crew notifications (crew/notifications.py, crew/reminders.py, crew/integrations/).
 CHARTEROPS_CREW_LINK_DAYS_AFTER = env.int("CHARTEROPS_CREW_LINK_DAYS_AFTER", default=7)
+# Crew links sent before links carried their claims (a bare sesame token) still open their
+# charter; switch off once every charter booked before that release is over by the days above.
+CHARTEROPS_CREW_LEGACY_LINKS = env.bool("CHARTEROPS_CREW_LEGACY_LINKS", default=True)
 CHARTEROPS_CREW_RESPONSE_REMINDER_HOURS = env.int(
     "CHARTEROPS_CREW_RESPONSE_REMINDER_HOURS", default=24
 )

@@ -18,6 +18,12 @@ than a valid one. The claims are not secret (the booking id is in the URL anyway
 ``crew_link_check(token, booking_id) -> LinkCheck``
     Who a token opens this booking for, or the refusal reason. Reads only.
 
+Links sent before this shape (a bare sesame token scoped to
+``crew:<booking>:<assignment>:<generation>``) keep opening their charter while
+``CHARTEROPS_CREW_LEGACY_LINKS`` is on, so a deploy does not lock out crew holding them: they
+are checked against the crew of *the URL's booking* only (one signature per member aboard,
+never per charter of the member), and still fall to revocation and the booking's window.
+
 ``crew_link_assignment_refusal(assignment)``
     The refusal the assignment's own state gives (member withdrawn, the booking's window
     over), shared by token and session checks.
@@ -101,6 +107,7 @@ class _Claims:
 
 # Claims are decimal; sesame's v2 tokens are unpadded base64url, which has no ".".
 _TOKEN = re.compile(r"(\d{1,18})\.(\d{1,18})\.(\d{1,9})\.(\d{1,12})\.([A-Za-z0-9_-]+)")
+_LEGACY_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,512}")
 
 
 def _claims_split(token: str) -> tuple[_Claims, str] | None:
@@ -171,7 +178,7 @@ def crew_link_check(token: str, booking_id: int) -> LinkCheck:
     """
     split = _claims_split(token)
     if split is None:
-        return LinkCheck(refusal=Refusal.TAMPERED)
+        return _legacy_link_check(token, booking_id)
     claims, sesame_token = split
     max_age = getattr(settings, "SESAME_MAX_AGE", None)
     if max_age is not None and time.time() - claims.issued > _seconds(max_age):
@@ -197,6 +204,25 @@ def crew_link_check(token: str, booking_id: int) -> LinkCheck:
     if refusal:
         return LinkCheck(refusal=refusal)
     return LinkCheck(assignment=assignment, user=user)
+
+
+def _legacy_link_check(token: str, booking_id: int) -> LinkCheck:
+    """A link sent before claims rode beside the token: tried against this charter's crew only.
+
+    A revoked generation or another charter's link reads as altered here: without claims
+    there is nothing signed to tell them apart. Reads only.
+    """
+    if not settings.CHARTEROPS_CREW_LEGACY_LINKS or not _LEGACY_TOKEN.fullmatch(token):
+        return LinkCheck(refusal=Refusal.TAMPERED)
+    for assignment in crew_assignments().filter(booking_id=booking_id).order_by("pk"):
+        scope = f"crew:{booking_id}:{assignment.pk}:{assignment.link_generation}"
+        user = get_user(token, scope=scope, update_last_login=False)
+        if user is not None and user.pk == assignment.member.user_id:
+            refusal = crew_link_assignment_refusal(assignment)
+            if refusal:
+                return LinkCheck(refusal=refusal)
+            return LinkCheck(assignment=assignment, user=user)
+    return LinkCheck(refusal=Refusal.TAMPERED)
 
 
 def _seconds(max_age: Any) -> float:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.utils import timezone
+from sesame.utils import get_query_string
 
 from charterops.models import AuditEvent
 from crew.magic_links import (
@@ -232,3 +233,44 @@ def test_valid_link_costs_a_handful_of_queries(client, assignment, django_assert
         client.get(link)
     with django_assert_max_num_queries(4):
         assert client.get(f"/crew/events/{assignment.booking_id}/").status_code == 200
+
+
+# --- Links sent before links carried their claims ----------------------------------------
+
+
+def _legacy_link(assignment) -> str:
+    """A link as this project sent them before: a bare sesame token, scoped to the assignment."""
+    scope = f"crew:{assignment.booking_id}:{assignment.pk}:{assignment.link_generation}"
+    return f"/crew/events/{assignment.booking_id}/{get_query_string(assignment.member.user, scope=scope)}"
+
+
+def test_a_link_sent_before_the_new_shape_still_opens_its_charter(client, assignment):
+    response = client.get(_legacy_link(assignment))
+    assert response.status_code == 302
+    assert response["Location"] == f"/crew/events/{assignment.booking_id}/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_an_old_link_falls_to_revocation_and_to_the_setting(client, assignment, settings):
+    link = _legacy_link(assignment)
+    magic_links_revoke_for_booking(assignment.booking)
+    assert_refused(client.get(link), "tampered")
+
+    settings.CHARTEROPS_CREW_LEGACY_LINKS = False
+    assignment.refresh_from_db()
+    assert_refused(client.get(_legacy_link(assignment)), "tampered")
+
+
+def test_an_old_link_is_checked_against_this_charters_crew_only(client, assignment, monkeypatch):
+    """The member's thirty other charters cost nothing: one signature per member aboard."""
+    from sesame import tokens_v2
+
+    for _ in range(30):
+        factories.CrewAssignmentFactory(member=assignment.member)
+    factories.CrewAssignmentFactory(booking=assignment.booking)  # a second member aboard
+    signs = []
+    real_sign = tokens_v2.sign
+    monkeypatch.setattr(tokens_v2, "sign", lambda *a, **k: signs.append(1) or real_sign(*a, **k))
+    forged = f"/crew/events/{assignment.booking_id}/?sesame=AAAAAQAAAAxforgedforgedforged"
+    assert_refused(client.get(forged), "tampered")
+    assert len(signs) <= 2
