@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, make_msgid
 from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -206,3 +207,31 @@ def _why_not_claimed(model: type[OutboxMessage], pk: int, now: datetime) -> str:
     if row["status"] == OutboxStatus.SENDING:
         return "busy"
     return "waiting"
+
+
+def outbox_email_send(
+    row: OutboxMessage,
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    to: str,
+    tags: list[str],
+    metadata: dict[str, str],
+) -> str:
+    """Send one outbox row's email (text and HTML); returns the provider's message id.
+
+    The row travels in the Message-ID (``<model>-<pk>``), so a copy sent again after a crash
+    mid-send (the outbox's at-least-once window) can be traced to its row; anymail's tags
+    and metadata come back in tracking events. Not idempotent: the outbox's claim is.
+    """
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
+    label = f"{row._meta.app_label}-{row._meta.model_name}-{row.pk}"
+    message_id = make_msgid(idstring=label, domain=domain)
+    message = EmailMultiAlternatives(subject, text, to=[to], headers={"Message-ID": message_id})
+    message.attach_alternative(html, "text/html")
+    message.tags = tags
+    message.metadata = metadata
+    message.send()
+    status = getattr(message, "anymail_status", None)
+    return (status.message_id if status is not None else None) or message_id

@@ -32,7 +32,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -40,7 +39,13 @@ from django.utils.dateparse import parse_datetime
 
 from bookings.models import Booking
 from charterops.fanout.targets import PermanentError
-from charterops.outbox import SETTLED, UNSETTLED, Superseded, outbox_deliver
+from charterops.outbox import (
+    SETTLED,
+    UNSETTLED,
+    Superseded,
+    outbox_deliver,
+    outbox_email_send,
+)
 
 from .integrations.sms import get_sms_sender, get_topic_publisher
 from .magic_links import crew_link_expires_at, crew_magic_link
@@ -304,25 +309,15 @@ def notification_preview(note: Notification) -> str:
 
 
 def _send_email(note: Notification, context: dict[str, Any]) -> str:
-    text = render_to_string("crew/email/notification.txt", context)
-    html = render_to_string("crew/email/notification.html", context)
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
-    # The notification's id travels in the Message-ID: a copy sent again after a crash
-    # mid-send (the outbox's at-least-once window) can be traced to its row.
-    message_id = make_msgid(idstring=f"crew-notification-{note.pk}", domain=domain)
-    message = EmailMultiAlternatives(
-        context["subject"],
-        text,
-        to=[note.member.email],
-        headers={"Message-ID": message_id},
+    return outbox_email_send(
+        note,
+        subject=context["subject"],
+        text=render_to_string("crew/email/notification.txt", context),
+        html=render_to_string("crew/email/notification.html", context),
+        to=note.member.email,
+        tags=["crew", note.kind],
+        metadata={"notification_id": str(note.pk), "booking_id": str(note.booking_id)},
     )
-    message.attach_alternative(html, "text/html")
-    # anymail: tags and metadata travel with the message and come back in tracking events.
-    message.tags = ["crew", note.kind]
-    message.metadata = {"notification_id": str(note.pk), "booking_id": str(note.booking_id)}
-    message.send()
-    status = getattr(message, "anymail_status", None)
-    return (status.message_id if status is not None else None) or message_id
 
 
 def _send_sms(note: Notification, context: dict[str, Any]) -> str:

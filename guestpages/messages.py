@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -45,7 +44,13 @@ from charterops.audit import audit_log
 from charterops.fanout.targets import SyncResult, TransientError
 from charterops.integrations.sms import get_sms_sender
 from charterops.models import AuditEvent
-from charterops.outbox import UNSETTLED, Superseded, outbox_deliver, outbox_due
+from charterops.outbox import (
+    UNSETTLED,
+    Superseded,
+    outbox_deliver,
+    outbox_due,
+    outbox_email_send,
+)
 
 from .models import GuestMessage, GuestMessageSettings, GuestPage
 
@@ -324,21 +329,15 @@ def guest_message_preview(message: GuestMessage) -> str:
 
 
 def _send_email(message: GuestMessage, context: dict[str, Any]) -> str:
-    text = render_to_string("guestpages/email/message.txt", context)
-    html = render_to_string("guestpages/email/message.html", context)
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
-    # The row's id travels in the Message-ID: a copy sent again after a crash mid-send (the
-    # outbox's at-least-once window) can be traced to its row.
-    message_id = make_msgid(idstring=f"guest-message-{message.pk}", domain=domain)
-    email = EmailMultiAlternatives(
-        context["subject"], text, to=[message.recipient], headers={"Message-ID": message_id}
+    return outbox_email_send(
+        message,
+        subject=context["subject"],
+        text=render_to_string("guestpages/email/message.txt", context),
+        html=render_to_string("guestpages/email/message.html", context),
+        to=message.recipient,
+        tags=["guest", message.kind],
+        metadata={"guest_message_id": str(message.pk), "booking_id": str(message.booking_id)},
     )
-    email.attach_alternative(html, "text/html")
-    email.tags = ["guest", message.kind]
-    email.metadata = {"guest_message_id": str(message.pk), "booking_id": str(message.booking_id)}
-    email.send()
-    status = getattr(email, "anymail_status", None)
-    return (status.message_id if status is not None else None) or message_id
 
 
 def _send_sms(message: GuestMessage, context: dict[str, Any]) -> str:
