@@ -381,15 +381,6 @@ def test_retry_failed_puts_failed_rows_back_and_audits(
     assert AuditEvent.objects.filter(action="charterops.fanout.retried").exists()
 
 
-def test_booking_lookup_by_source_and_external_id():
-    from charterops.fanout.lookup import booking_lookup
-
-    booking = BookingFactory(external_id="BS-4821937")
-    assert booking_lookup("boatsetter:BS-4821937") == booking
-    assert booking_lookup(str(booking.pk)) == booking
-    assert booking_lookup("BS-4821937") == booking
-
-
 def test_the_task_runs_the_row_and_reports_its_outcome(recorder):
     from charterops.fanout.tasks import target_state_run_task
 
