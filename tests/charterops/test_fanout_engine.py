@@ -540,3 +540,30 @@ def test_requesting_the_same_version_twice_enqueues_nothing_new(
         assert engine.booking_fanout_request(booking) == []
     enqueue.assert_not_called()
     assert _states(booking)["calendar"].status == "failed"  # waits for a staff retry
+
+
+def test_the_fake_targets_read_their_failures_from_settings(
+    settings, django_capture_on_commit_callbacks
+):
+    """The fakes' configuration is a setting, so a test sets it without a process of its own."""
+    from charterops.fanout.fakes import FakeWorld
+
+    settings.CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
+        TARGETS, "charterops.fanout.fakes.FakeTarget"
+    )
+    settings.CHARTEROPS_FANOUT_FAKE = {
+        "fail_transient": {"calendar": 1},
+        "fail_permanent": {"crew": True},
+        "namespace": "settings-fake",
+    }
+    FakeWorld(settings.CHARTEROPS_FANOUT_FAKE).clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_create(**booking_fields())
+    states = _states(booking)
+    assert states["calendar"].status == "retrying"
+    assert (states["crew"].status, states["crew"].last_error) == (
+        "failed",
+        "fake crew: HTTP 403, calendar not shared",
+    )
+    assert states["guest_page"].status == "done"
+    FakeWorld(settings.CHARTEROPS_FANOUT_FAKE).clear()
