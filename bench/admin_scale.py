@@ -260,7 +260,7 @@ def pages() -> dict[str, str]:
     """Every page measured, by a short name, as a path (looked up in the current database)."""
     from django.utils import timezone
 
-    from bookings.feeds import calendar_feed_token_get_or_issue
+    from bookings.calendar.feed import calendar_feed_token_get_or_issue
     from bookings.models import Booking
     from crew.models import CrewAssignment, CrewMember
 

@@ -72,7 +72,7 @@ def main() -> None:
     from django.utils import timezone
 
     from bookings.calendar import CalendarTarget
-    from bookings.feeds import calendar_feed_token_issue
+    from bookings.calendar.feed import calendar_feed_token_issue
     from bookings.models import Boat, Booking
 
     # Django clears the query log when a request starts; keep it so the count covers the request.

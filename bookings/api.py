@@ -23,7 +23,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 from pydantic import BeforeValidator
 
-from charterops.fanout.lookup import target_state_data
+from charterops.fanout.serialize import target_state_data
 from charterops.models import TargetState
 
 from .intake import BookingIn, EventIn, InvalidPayload, MalformedBody

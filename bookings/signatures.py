@@ -1,16 +1,18 @@
 """Webhook signatures: ``X-CharterOps-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``.
 
-Secrets are read per source from ``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>`` (comma-separated,
-so an old and a new secret can both be valid during a rotation) at the time of the request.
+Secrets come per source from ``settings.CHARTEROPS_WEBHOOK_SECRETS`` (a list, so an old and
+a new secret can both be valid during a rotation), which settings build from the
+``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>`` environment variables.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import time
+
+from django.conf import settings
 
 SIGNATURE_HEADER = "X-CharterOps-Signature"
 
@@ -19,14 +21,16 @@ class SignatureError(Exception):
     """The delivery is not authentic (answered 401); the message says why."""
 
 
-def webhook_secrets_variable(source: str) -> str:
-    return "CHARTEROPS_WEBHOOK_SECRETS_" + re.sub(r"[^A-Z0-9]", "_", source.upper())
+def webhook_secrets_key(source: str) -> str:
+    """``source``'s key in ``CHARTEROPS_WEBHOOK_SECRETS``: its variable's suffix, lower-cased
+    (``my-relay`` is ``CHARTEROPS_WEBHOOK_SECRETS_MY_RELAY``, key ``my_relay``)."""
+    return re.sub(r"[^A-Z0-9]", "_", source.upper()).lower()
 
 
 def webhook_secrets(source: str) -> list[str]:
     """The secrets currently valid for ``source``; empty when none is configured."""
-    raw = os.environ.get(webhook_secrets_variable(source), "")
-    return [s.strip() for s in raw.split(",") if s.strip()]
+    configured = settings.CHARTEROPS_WEBHOOK_SECRETS.get(webhook_secrets_key(source), [])
+    return [secret for secret in configured if secret]
 
 
 def signature_compute(body: bytes, secret: str, timestamp: int) -> str:

@@ -2,10 +2,9 @@
 
 ``/healthz`` says the process answers (and whether its database does); ``/readyz`` checks
 every dependency a request or a task needs (database, broker, cache, storage) and the age
-of the oldest fan-out row, webhook delivery or outbox message that should have been worked
-on by now. Both
-answer JSON, before host and https checks (``HealthMiddleware``), so a probe on the
-machine can ask over plain HTTP by IP.
+of the oldest fan-out row, outbox message or other registered queue's item (bookings: the
+webhook delivery) that should have been worked on by now. Both answer JSON, before host and
+https checks (``HealthMiddleware``), so a probe on the machine can ask over plain HTTP by IP.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -77,16 +76,40 @@ def storage_state() -> str:
         return _error(exc)
 
 
-def oldest_stuck_seconds() -> dict[str, float | None]:
-    """Seconds since the oldest fan-out row and webhook delivery were due and not worked on.
+#: when the oldest item of a queue fell due and was not worked on; None when nothing waits
+OldestDue = Callable[[datetime], datetime | None]
 
-    A fan-out row is stuck once it is due (pending or retrying, its next attempt passed) or
-    its lease ran out; a delivery once it was stored and not applied. ``None``: none.
+#: every queue ``/readyz`` watches, by the name it reports (``oldest_stuck_seconds``). The
+#: hub's own (fan-out rows, outbox messages) are here; an app adds its own from its
+#: ``AppConfig.ready`` with ``stuck_check_register`` (bookings: ``webhook_delivery``), so
+#: this module names no app.
+STUCK_CHECKS: dict[str, OldestDue] = {}
+
+
+def stuck_check_register(name: str, oldest_due: OldestDue) -> None:
+    """Watch one more queue on ``/readyz`` (or replace the one of that name).
+
+    ``oldest_due(now)`` answers when the oldest item that should have been worked on by
+    ``now`` fell due, or None; it should cost one query. Called from an app's ``ready``.
     """
-    from bookings.models import WebhookDelivery
+    STUCK_CHECKS[name] = oldest_due
+
+
+def oldest_stuck_seconds() -> dict[str, float | None]:
+    """Seconds since the oldest item of each watched queue fell due; ``None``: none waits."""
+    now = timezone.now()
+    ages: dict[str, float | None] = {}
+    for name, oldest_due in STUCK_CHECKS.items():
+        at = oldest_due(now)
+        ages[name] = round((now - at).total_seconds(), 1) if at is not None else None
+    return ages
+
+
+def fanout_oldest_due(now: datetime) -> datetime | None:
+    """When the oldest fan-out row fell due: pending or retrying with its next attempt passed,
+    or running with its lease run out."""
     from charterops.models import TargetState
 
-    now = timezone.now()
     rows = TargetState.objects.filter(
         Q(status__in=[TargetState.Status.PENDING, TargetState.Status.RETRYING])
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -95,19 +118,12 @@ def oldest_stuck_seconds() -> dict[str, float | None]:
     leased = TargetState.objects.filter(
         status=TargetState.Status.RUNNING, leased_at__lt=now - lease
     ).aggregate(at=Min("leased_at"))["at"]
-    queued = WebhookDelivery.objects.filter(
-        outcome__in=[WebhookDelivery.Outcome.RECEIVED, WebhookDelivery.Outcome.QUEUED]
-    ).aggregate(at=Min("received_at"))["at"]
     since = [t for t in (rows["due"] or rows["touched"], leased and leased + lease) if t]
-    return {
-        "fanout": round((now - min(since)).total_seconds(), 1) if since else None,
-        "webhook_delivery": round((now - queued).total_seconds(), 1) if queued else None,
-        "outbox": _oldest_due_message_seconds(now),
-    }
+    return min(since) if since else None
 
 
-def _oldest_due_message_seconds(now) -> float | None:
-    """Seconds since the oldest outbox message (crew notification, staff notice) fell due.
+def outbox_oldest_due(now: datetime) -> datetime | None:
+    """When the oldest outbox message (crew notification, staff notice) fell due.
 
     Every concrete ``OutboxMessage`` model counts, found through the app registry so this
     hub names none of its spokes.
@@ -125,7 +141,11 @@ def _oldest_due_message_seconds(now) -> float | None:
             )["at"]
             if at is not None:
                 oldest.append(at)
-    return round((now - min(oldest)).total_seconds(), 1) if oldest else None
+    return min(oldest) if oldest else None
+
+
+stuck_check_register("fanout", fanout_oldest_due)
+stuck_check_register("outbox", outbox_oldest_due)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -153,7 +173,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "storage": storage_state(),
     }
     failing = [name for name, state in checks.items() if state.startswith("error")]
-    stuck: dict[str, float | None] = {"fanout": None, "webhook_delivery": None, "outbox": None}
+    stuck: dict[str, float | None] = dict.fromkeys(STUCK_CHECKS)
     if checks["database"] == "ok":
         try:
             stuck = oldest_stuck_seconds()

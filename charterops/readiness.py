@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
 
-if TYPE_CHECKING:
-    from bookings.models import Booking
+#: a booking (``bookings.Booking``): the hub names its spokes' models by role, not by import
+Booking = Any
 
 __all__ = [
     "READINESS_CHECKS",

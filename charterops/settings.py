@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -310,12 +311,19 @@ CHARTEROPS_FANOUT_TARGETS = {
     "guest_page": "guestpages.publishing.GuestPageTarget",
     "guest_notify": "guestpages.messages.GuestNotifyTarget",
 }
-if env.str("CHARTEROPS_FANOUT_FAKE", default=""):
-    # Benchmarks and real-worker tests: every target is a fake with configured latency/failures,
-    # except the ones listed in its "real" key (e.g. the crew target, to count real messages).
-    _real_targets = json.loads(env.str("CHARTEROPS_FANOUT_FAKE")).get("real", [])
+# Benchmarks and real-worker tests: JSON that swaps every target for a fake with configured
+# latency/failures (charterops.fanout.fakes reads the rest of it from here), except the ones
+# listed in its "real" key (e.g. the crew target, to count real messages).
+_fanout_fake = env.str("CHARTEROPS_FANOUT_FAKE", default="")
+try:
+    CHARTEROPS_FANOUT_FAKE = json.loads(_fanout_fake or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"CHARTEROPS_FANOUT_FAKE is not JSON: {exc}") from None
+if _fanout_fake:
     CHARTEROPS_FANOUT_TARGETS = {
-        name: path if name in _real_targets else "charterops.fanout.fakes.FakeTarget"
+        name: path
+        if name in CHARTEROPS_FANOUT_FAKE.get("real", [])
+        else "charterops.fanout.fakes.FakeTarget"
         for name, path in CHARTEROPS_FANOUT_TARGETS.items()
     }
 # Queue of the fan-out tasks; empty = Celery's default queue. Workers must consume it (-Q).
@@ -328,7 +336,17 @@ CHARTEROPS_FANOUT_LEASE_SECONDS = env.int("CHARTEROPS_FANOUT_LEASE_SECONDS", def
 CHARTEROPS_READY_MAX_STUCK_SECONDS = env.int("CHARTEROPS_READY_MAX_STUCK_SECONDS", default=900)
 
 # --- Bookings intake (webhook, API) -----------------------------------------------------
-# Webhook secrets are read per source from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> at request time.
+# Webhook secrets per source, from CHARTEROPS_WEBHOOK_SECRETS_<SOURCE> (the source upper-cased,
+# anything but A-Z and 0-9 as "_"; comma-separated, so an old and a new secret are both valid
+# during a rotation): {"boatsetter": ["whsec_new", "whsec_old"]}, keyed by the lower-cased
+# suffix. A source with no secret is refused by the webhook (bookings.signatures).
+_WEBHOOK_SECRETS_PREFIX = "CHARTEROPS_WEBHOOK_SECRETS_"
+CHARTEROPS_WEBHOOK_SECRETS = {
+    variable.removeprefix(_WEBHOOK_SECRETS_PREFIX).lower(): _secrets
+    for variable, value in sorted(os.environ.items())
+    if variable.startswith(_WEBHOOK_SECRETS_PREFIX)
+    and (_secrets := [secret.strip() for secret in value.split(",") if secret.strip()])
+}
 CHARTEROPS_WEBHOOK_MAX_BYTES = 256 * 1024
 CHARTEROPS_WEBHOOK_TOLERANCE_SECONDS = 300
 # Deliveries failing the signature stored per source, address and minute; beyond it, 429.

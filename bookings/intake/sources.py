@@ -2,17 +2,17 @@
 
 A source is *configured* when it is built in (``direct``, staff and API bookings of our own;
 the marketplaces ``boatsetter`` and ``getmyboat``, whose emails need no secret; ``scc``, the
-legacy SCC API), listed in ``CHARTEROPS_INTAKE_SOURCES``, or has webhook secrets
-(``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>``). Built in is not trusted: the webhook still
-401s a built-in source without secrets. A booking is stored under its source's own name,
-never collapsed into another: two relays that use the same booking id keep two bookings.
-Anything else is refused at the door (the webhook 401s without a secret; the API and the
-SCC endpoint answer 422 naming ``source``).
+legacy SCC API), listed in ``CHARTEROPS_INTAKE_SOURCES``, or has webhook secrets (the
+``CHARTEROPS_WEBHOOK_SECRETS`` setting, from the ``CHARTEROPS_WEBHOOK_SECRETS_<SOURCE>``
+variables). Built in is not trusted: the webhook still 401s a built-in source without
+secrets. A booking is stored under its source's own name, never collapsed into another: two
+relays that use the same booking id keep two bookings. Anything else is refused at the door
+(the webhook 401s without a secret; the API and the SCC endpoint answer 422 naming
+``source``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 
 from django.conf import settings
@@ -23,7 +23,6 @@ from .schema import InvalidPayload
 BUILT_IN = ("direct", "boatsetter", "getmyboat", "scc")
 #: what fits Booking.source and reads well in a URL
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-_SECRETS_PREFIX = "CHARTEROPS_WEBHOOK_SECRETS_"
 
 
 def source_configured(source: str) -> bool:
@@ -50,7 +49,5 @@ def source_check(source: str, *, field: str = "source") -> str:
 def sources_configured() -> list[str]:
     """Every configured source name, sorted (the admin's filter lists these, no query)."""
     names = set(BUILT_IN) | set(settings.CHARTEROPS_INTAKE_SOURCES)
-    for variable, value in os.environ.items():
-        if variable.startswith(_SECRETS_PREFIX) and value.strip():
-            names.add(variable.removeprefix(_SECRETS_PREFIX).lower())
+    names |= {key for key, secrets in settings.CHARTEROPS_WEBHOOK_SECRETS.items() if any(secrets)}
     return sorted(n for n in names if NAME.match(n))

@@ -2,6 +2,9 @@
 
 The state row is the truth; Celery messages are only wake-up calls. A row is worked on
 when its status is pending or retrying (and due), or running with an expired lease.
+
+The booking is the model ``TargetState.booking`` points at; the engine reaches it through
+the row (``state.booking``) and the foreign key's metadata, never by importing an app.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,10 +26,7 @@ from charterops.models import TargetState
 from charterops.observability import fanout_row_context
 
 from .errors import backoff_seconds, classify
-from .targets import PermanentError, TransientError, get_target, get_targets
-
-if TYPE_CHECKING:
-    from bookings.models import Booking
+from .targets import FanoutBooking, PermanentError, TransientError, get_target, get_targets
 
 log = logging.getLogger(__name__)
 ops_log = logging.getLogger("charterops.ops")
@@ -38,13 +38,13 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.CHARTEROPS_FANOUT_LEASE_SECONDS)
 
 
-def booking_needs_fanout(booking: Booking) -> bool:
+def booking_needs_fanout(booking: FanoutBooking) -> bool:
     """Live bookings fan out; others only unwind what an earlier version published."""
     return booking.is_live or booking.target_states.exists()
 
 
 def booking_fanout_request(
-    booking: Booking, *, targets: list[str] | None = None, new: bool = False
+    booking: FanoutBooking, *, targets: list[str] | None = None, new: bool = False
 ) -> list[int]:
     """Make every target's desired version the booking's version; enqueue the stale rows on commit.
 
@@ -280,7 +280,7 @@ def _record_success(state: TargetState, lease_token: str, version: int, result) 
 
 
 def _record_failure(
-    state: TargetState, booking: Booking, lease_token: str, error: Exception, detail: str
+    state: TargetState, booking: FanoutBooking, lease_token: str, error: Exception, detail: str
 ) -> RunOutcome:
     now = timezone.now()
     last_error = str(error)[:300]
@@ -338,7 +338,7 @@ def fanout_sweep(*, now: Any = None, limit: int = 500) -> list[int]:
 
 
 def booking_fanout_retry(
-    booking: Booking, *, actor: Any = None, only_failed: bool = True
+    booking: FanoutBooking, *, actor: Any = None, only_failed: bool = True
 ) -> list[int]:
     """Put the booking's failed rows (or all rows: "Sync now") back to pending and enqueue them."""
     rows = TargetState.objects.filter(booking=booking)
@@ -371,7 +371,7 @@ def booking_fanout_retry(
     return ids
 
 
-def booking_fanout_run(booking: Booking) -> list[RunOutcome]:
+def booking_fanout_run(booking: FanoutBooking) -> list[RunOutcome]:
     """Run the booking's rows that need work, here and now, one after another (no worker)."""
     outcomes = []
     for state in TargetState.objects.filter(booking=booking).order_by("target"):

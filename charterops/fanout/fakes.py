@@ -1,7 +1,8 @@
 """Fake targets for tests and benchmarks: a configurable latency, injected failures, and an
 "outside world" that counts creations so duplicate external effects can be detected.
 
-Selected with ``CHARTEROPS_FANOUT_FAKE`` (JSON), which works across processes (a real worker):
+Selected with the ``CHARTEROPS_FANOUT_FAKE`` variable (JSON, parsed by settings into the
+setting of that name), which works across processes (a real worker):
 ``{"latency": {"calendar": 0.4}, "fail_transient": {"calendar": 3}, "fail_permanent": {},
 "effect_then_sleep": false, "store": "redis://127.0.0.1:6379/15", "namespace": "run-1"}``.
 Without ``store`` the outside world is a dict in this process.
@@ -9,12 +10,12 @@ Without ``store`` the outside world is a dict in this process.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from functools import cache
 from typing import Any
+
+from django.conf import settings
 
 from .targets import PermanentError, SyncResult, TransientError
 
@@ -23,7 +24,8 @@ _LOCAL_LOCK = threading.Lock()
 
 
 def fake_config() -> dict[str, Any]:
-    return json.loads(os.environ.get("CHARTEROPS_FANOUT_FAKE", "{}") or "{}")
+    """The fakes' configuration (``settings.CHARTEROPS_FANOUT_FAKE``); empty: no latency, no failure."""
+    return settings.CHARTEROPS_FANOUT_FAKE or {}
 
 
 @cache

@@ -12,8 +12,23 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
-    from bookings.models import Booking
     from charterops.models import TargetState
+
+
+class FanoutBooking(Protocol):
+    """What the engine and its targets use of a booking, named by its shape.
+
+    At run time it is the model ``TargetState.booking`` points at (``bookings.Booking``):
+    the engine reaches that model through the foreign key's metadata, never by importing
+    it, so the project package imports no app.
+    """
+
+    pk: Any
+    version: int
+    is_live: bool
+    reference: str
+    status: str
+    target_states: Any  # the related manager of its TargetState rows
 
 
 class TargetError(Exception):
@@ -61,7 +76,7 @@ class Target(Protocol):
 
     name: str
 
-    def sync(self, booking: Booking, *, state: TargetState) -> SyncResult: ...
+    def sync(self, booking: FanoutBooking, *, state: TargetState) -> SyncResult: ...
 
 
 @cache

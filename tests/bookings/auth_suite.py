@@ -16,14 +16,15 @@ from bookings.models import ApiToken, Booking, WebhookDelivery
 from bookings.signatures import signature_header
 from bookings.tokens import api_token_issue, api_token_revoke
 
-from .intake_support import OLD_SECRET, SECRET, load_event, post_signed
+from .intake_support import OLD_SECRET, SECRET, load_event, post_signed, webhook_secrets_set
 
 
 class SignatureAuthSuite:
     """For an HMAC-signed webhook. Subclasses set ``url`` and may override ``event()``."""
 
     url = ""
-    source_variable = ""
+    #: the source whose secrets the suite rotates and removes (``CHARTEROPS_WEBHOOK_SECRETS``)
+    source = ""
 
     def event(self) -> dict:
         return load_event("booking_created__confirmed")
@@ -69,12 +70,12 @@ class SignatureAuthSuite:
     def test_every_secret_of_a_rotation_is_accepted(self, client, configured, secret):
         assert self.post(client, secret=secret).status_code == 202
 
-    def test_a_retired_secret_is_refused(self, client, configured, monkeypatch):
-        monkeypatch.setenv(self.source_variable, SECRET)  # the rotation finished
+    def test_a_retired_secret_is_refused(self, client, configured, settings):
+        webhook_secrets_set(settings, self.source, SECRET)  # the rotation finished
         assert self.post(client, secret=OLD_SECRET).status_code == 401
 
-    def test_a_source_without_a_secret_refuses_everything(self, client, configured, monkeypatch):
-        monkeypatch.delenv(self.source_variable)
+    def test_a_source_without_a_secret_refuses_everything(self, client, configured, settings):
+        webhook_secrets_set(settings, self.source)
         response = self.post(client)
         assert response.status_code == 401
         assert "no webhook secret is configured" in response.json()["error"]

@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.bookings.intake_support import OLD_SECRET, SECRET
+from tests.bookings.intake_support import OLD_SECRET, SECRET, webhook_secrets_set
 from tests.factories import BoatFactory
 
 
 @pytest.fixture
-def webhook_secrets(monkeypatch):
+def webhook_secrets(settings):
     """Boatsetter has two valid secrets (a rotation in progress)."""
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", f"{SECRET}, {OLD_SECRET}")
+    webhook_secrets_set(settings, "boatsetter", SECRET, OLD_SECRET)
     return [SECRET, OLD_SECRET]
 
 

@@ -15,6 +15,15 @@ OLD_SECRET = "whsec_previous_77c1d0"
 WEBHOOK_URL = "/webhooks/bookings/boatsetter/"
 
 
+def webhook_secrets_set(settings, source: str, *secrets: str) -> None:
+    """Give ``source`` these webhook secrets for one test (none: it has none), through
+    pytest-django's ``settings`` fixture, which puts the setting back afterwards."""
+    configured = {k: v for k, v in settings.CHARTEROPS_WEBHOOK_SECRETS.items() if k != source}
+    if secrets:
+        configured[source] = list(secrets)
+    settings.CHARTEROPS_WEBHOOK_SECRETS = configured
+
+
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:
     """A recorded payload ``fixtures/<event>__<variant>.json``; overrides replace top-level keys."""
     data = json.loads((FIXTURES / f"{name}.json").read_text())

@@ -9,16 +9,16 @@ from bookings.intake.webhook import webhook_deliveries_drain
 from bookings.models import Booking
 from tests.factories import BookingFactory
 
-from .intake_support import SECRET, booking_of, load_event, post_signed
+from .intake_support import SECRET, booking_of, load_event, post_signed, webhook_secrets_set
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def relays(monkeypatch, queen):
+def relays(settings, queen):
     """Two relays, each with its own secret."""
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_ACME", SECRET)
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_ZETA", SECRET)
+    webhook_secrets_set(settings, "acme", SECRET)
+    webhook_secrets_set(settings, "zeta", SECRET)
 
 
 def test_two_relays_with_the_same_booking_id_keep_two_bookings(client, relays):

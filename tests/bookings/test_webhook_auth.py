@@ -17,7 +17,7 @@ def configured(webhook_secrets, queen):
 
 class TestBoatsetterWebhookAuth(SignatureAuthSuite):
     url = WEBHOOK_URL
-    source_variable = "CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER"
+    source = "boatsetter"
 
 
 def test_a_flood_of_forged_deliveries_is_not_stored_but_the_real_relay_gets_through(

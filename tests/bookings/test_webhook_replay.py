@@ -11,23 +11,23 @@ from bookings.models import Booking, WebhookDelivery
 from charterops.models import AuditEvent
 from tests.factories import BoatFactory
 
-from .intake_support import OLD_SECRET, SECRET, load_event, post_signed
+from .intake_support import OLD_SECRET, SECRET, load_event, post_signed, webhook_secrets_set
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def refused_for_a_missing_secret(client, queen, monkeypatch):
+def refused_for_a_missing_secret(client, queen, settings):
     """A delivery that arrived before the operator had configured the source's secret."""
-    monkeypatch.delenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", raising=False)
+    webhook_secrets_set(settings, "boatsetter")
     assert post_signed(client, load_event("booking_created__confirmed")).status_code == 401
     return WebhookDelivery.objects.get()
 
 
 def test_the_command_replays_failed_deliveries_once_the_secret_is_set(
-    refused_for_a_missing_secret, monkeypatch
+    refused_for_a_missing_secret, settings
 ):
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", SECRET)
+    webhook_secrets_set(settings, "boatsetter", SECRET)
     out = StringIO()
     call_command("webhook_replay", "--failed", stdout=out)
     assert "202 accepted" in out.getvalue()
@@ -42,18 +42,18 @@ def test_the_command_replays_failed_deliveries_once_the_secret_is_set(
 
 
 def test_a_replay_checks_the_signature_against_when_it_was_received(
-    refused_for_a_missing_secret, monkeypatch, time_machine
+    refused_for_a_missing_secret, settings, time_machine
 ):
     from datetime import timedelta
 
     time_machine.move_to(refused_for_a_missing_secret.received_at + timedelta(days=2))
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", SECRET)
+    webhook_secrets_set(settings, "boatsetter", SECRET)
     call_command("webhook_replay", "--failed", stdout=StringIO())
     assert Booking.objects.count() == 1  # two days later, the signed timestamp still verifies
 
 
-def test_a_replay_with_the_wrong_secret_still_fails(refused_for_a_missing_secret, monkeypatch):
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", OLD_SECRET)
+def test_a_replay_with_the_wrong_secret_still_fails(refused_for_a_missing_secret, settings):
+    webhook_secrets_set(settings, "boatsetter", OLD_SECRET)
     call_command("webhook_replay", "--failed", stdout=StringIO())
     assert WebhookDelivery.objects.get().outcome == "bad_signature"
     assert not Booking.objects.exists()
@@ -74,9 +74,9 @@ def test_unknown_ids_are_an_error():
 
 
 def test_the_admin_replay_action_reprocesses_the_selected_deliveries(
-    admin_client, refused_for_a_missing_secret, monkeypatch
+    admin_client, refused_for_a_missing_secret, settings
 ):
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", SECRET)
+    webhook_secrets_set(settings, "boatsetter", SECRET)
     response = admin_client.post(
         reverse("admin:bookings_webhookdelivery_changelist"),
         {"action": "replay_deliveries", "_selected_action": [refused_for_a_missing_secret.pk]},

@@ -381,15 +381,6 @@ def test_retry_failed_puts_failed_rows_back_and_audits(
     assert AuditEvent.objects.filter(action="charterops.fanout.retried").exists()
 
 
-def test_booking_lookup_by_source_and_external_id():
-    from charterops.fanout.lookup import booking_lookup
-
-    booking = BookingFactory(external_id="BS-4821937")
-    assert booking_lookup("boatsetter:BS-4821937") == booking
-    assert booking_lookup(str(booking.pk)) == booking
-    assert booking_lookup("BS-4821937") == booking
-
-
 def test_the_task_runs_the_row_and_reports_its_outcome(recorder):
     from charterops.fanout.tasks import target_state_run_task
 
@@ -549,3 +540,30 @@ def test_requesting_the_same_version_twice_enqueues_nothing_new(
         assert engine.booking_fanout_request(booking) == []
     enqueue.assert_not_called()
     assert _states(booking)["calendar"].status == "failed"  # waits for a staff retry
+
+
+def test_the_fake_targets_read_their_failures_from_settings(
+    settings, django_capture_on_commit_callbacks
+):
+    """The fakes' configuration is a setting, so a test sets it without a process of its own."""
+    from charterops.fanout.fakes import FakeWorld
+
+    settings.CHARTEROPS_FANOUT_TARGETS = dict.fromkeys(
+        TARGETS, "charterops.fanout.fakes.FakeTarget"
+    )
+    settings.CHARTEROPS_FANOUT_FAKE = {
+        "fail_transient": {"calendar": 1},
+        "fail_permanent": {"crew": True},
+        "namespace": "settings-fake",
+    }
+    FakeWorld(settings.CHARTEROPS_FANOUT_FAKE).clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_create(**booking_fields())
+    states = _states(booking)
+    assert states["calendar"].status == "retrying"
+    assert (states["crew"].status, states["crew"].last_error) == (
+        "failed",
+        "fake crew: HTTP 403, calendar not shared",
+    )
+    assert states["guest_page"].status == "done"
+    FakeWorld(settings.CHARTEROPS_FANOUT_FAKE).clear()

@@ -108,3 +108,14 @@ def test_readyz_names_the_age_of_the_oldest_due_outbox_message(client, settings)
     body = client.get("/readyz").json()
     assert "stuck_outbox" in body["failing"]
     assert body["oldest_stuck_seconds"]["outbox"] >= 7200
+
+
+def test_an_app_adds_a_queue_to_readyz_by_registering_it(client, monkeypatch):
+    """The hub names no app's queue: bookings registers webhook_delivery, any app may add one."""
+    from charterops import health
+
+    monkeypatch.setitem(health.STUCK_CHECKS, "exports", lambda now: now - timedelta(hours=1))
+    body = client.get("/readyz").json()
+    assert body["failing"] == ["stuck_exports"]
+    assert body["oldest_stuck_seconds"]["exports"] >= 3600
+    assert set(body["oldest_stuck_seconds"]) == {"fanout", "outbox", "webhook_delivery", "exports"}

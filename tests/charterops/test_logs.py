@@ -9,7 +9,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
 from django.core import mail
 
 from bookings.calendar.feed import calendar_feed_token_issue, calendar_feed_url
@@ -17,7 +16,7 @@ from bookings.models import Booking
 from bookings.tokens import api_token_issue
 from charterops.observability import ContextFilter, JsonFormatter, redact
 from crew.notifications import booking_crew_notify
-from tests.bookings.intake_support import SECRET, load_event, post_signed
+from tests.bookings.intake_support import SECRET, load_event, post_signed, webhook_secrets_set
 from tests.factories import BoatFactory, CrewAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +41,9 @@ def json_logs(monkeypatch):
 
 
 def test_a_full_journey_logs_its_ids_and_never_a_token_link_or_secret(
-    client, json_logs, monkeypatch, django_capture_on_commit_callbacks
+    client, json_logs, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setenv("CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER", SECRET)
+    webhook_secrets_set(settings, "boatsetter", SECRET)
     BoatFactory(name="Queen of San Diego", external_id="b-77", capacity=12)
     # 1. the marketplace's webhook creates the booking; the fan-out runs on commit
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,5 +1,6 @@
 """Settings: production is the default and fails closed; the embedded demo is chosen explicitly."""
 
+import json
 import os
 import re
 import subprocess
@@ -146,3 +147,61 @@ def test_make_demo_chooses_the_demo_and_its_links_follow_the_port(tmp_path):
         "CharterOps is at http://127.0.0.1:8101/  (admin: http://127.0.0.1:8101/admin/)",
         *("demo", "http://127.0.0.1:8101", "python manage.py runserver 127.0.0.1:8101"),
     ]
+
+
+def _settings_of(env_overrides: dict[str, str], tmp_path, *names: str) -> dict:
+    """The named settings as a process started with this environment builds them."""
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **_clean_env(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "charterops.settings",
+            "CHARTEROPS_MODE": "demo",
+            **env_overrides,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_webhook_secrets_come_from_one_variable_per_source(tmp_path):
+    """Read once, by settings: code and tests see ``settings.CHARTEROPS_WEBHOOK_SECRETS``."""
+    env = {
+        "CHARTEROPS_WEBHOOK_SECRETS_BOATSETTER": "whsec_new, whsec_old,",
+        "CHARTEROPS_WEBHOOK_SECRETS_MY_RELAY": "whsec_relay",
+        "CHARTEROPS_WEBHOOK_SECRETS_UNSET": " ",
+    }
+    got = _settings_of(env, tmp_path, "CHARTEROPS_WEBHOOK_SECRETS")
+    assert got["CHARTEROPS_WEBHOOK_SECRETS"] == {
+        "boatsetter": ["whsec_new", "whsec_old"],
+        "my_relay": ["whsec_relay"],
+    }
+
+
+def test_the_fanout_fake_variable_swaps_the_targets_but_those_it_keeps_real(tmp_path):
+    fake = {"latency": {"calendar": 0.2}, "real": ["crew"]}
+    got = _settings_of(
+        {"CHARTEROPS_FANOUT_FAKE": json.dumps(fake)},
+        tmp_path,
+        "CHARTEROPS_FANOUT_FAKE",
+        "CHARTEROPS_FANOUT_TARGETS",
+    )
+    assert got["CHARTEROPS_FANOUT_FAKE"] == fake
+    targets = got["CHARTEROPS_FANOUT_TARGETS"]
+    assert targets["crew"] == "crew.fanout.CrewTarget"
+    assert targets["calendar"] == targets["guest_page"] == "charterops.fanout.fakes.FakeTarget"
+    assert _settings_of({}, tmp_path, "CHARTEROPS_FANOUT_FAKE") == {"CHARTEROPS_FANOUT_FAKE": {}}
+
+
+def test_a_fanout_fake_that_is_not_json_refuses_to_start(tmp_path):
+    result = _start({"CHARTEROPS_MODE": "demo", "CHARTEROPS_FANOUT_FAKE": "{latency"}, tmp_path)
+    assert result.returncode != 0
+    assert "CHARTEROPS_FANOUT_FAKE is not JSON" in result.stderr

@@ -1,28 +1,13 @@
-"""Finding a booking from what an operator types: a primary key or ``source:external_id``."""
+"""A booking's fan-out rows as plain data: what the admin, the CLI and the API show of them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError
+if TYPE_CHECKING:
+    from charterops.models import TargetState
 
-from bookings.models import Booking
-from charterops.models import TargetState
-
-
-def booking_lookup(ref: str) -> Booking:
-    """``42`` or ``boatsetter:BS-4821937``; raises CommandError with what was not found."""
-    query = Booking.objects.select_related("boat")
-    if ref.isdigit():
-        booking = query.filter(pk=int(ref)).first()
-    elif ":" in ref:
-        source, external_id = ref.split(":", 1)
-        booking = query.filter(source=source, external_id=external_id).first()
-    else:
-        booking = query.filter(external_id=ref).first()
-    if booking is None:
-        raise CommandError(f"No booking {ref!r} (give its id or source:external_id).")
-    return booking
+    from .targets import FanoutBooking
 
 
 def target_state_data(state: TargetState) -> dict[str, Any]:
@@ -40,7 +25,7 @@ def target_state_data(state: TargetState) -> dict[str, Any]:
     }
 
 
-def target_states_report(booking: Booking) -> dict[str, Any]:
+def target_states_report(booking: FanoutBooking) -> dict[str, Any]:
     """The booking's fan-out rows as plain data (datetimes as objects: encode them for JSON)."""
     return {
         "booking": booking.pk,

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bookings.lookup import booking_lookup
 from charterops.fanout.engine import booking_fanout_request, booking_fanout_run, target_state_run
-from charterops.fanout.lookup import booking_lookup
 from charterops.models import TargetState
 
 

@@ -5,7 +5,8 @@ import json
 from django.core.management.base import BaseCommand
 from django.core.serializers.json import DjangoJSONEncoder
 
-from charterops.fanout.lookup import booking_lookup, target_states_report
+from bookings.lookup import booking_lookup
+from charterops.fanout.serialize import target_states_report
 
 
 class Command(BaseCommand):
