@@ -37,6 +37,7 @@ from .intake_admin import (
 )
 from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
+from .photos import admin as photos_admin  # noqa: F401  (photos, crew's and guests')
 from .search import booking_search
 from .services import booking_cancel, booking_create, booking_touch, booking_update
 from .week_board_admin import WeekBoardAdminMixin

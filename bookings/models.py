@@ -302,7 +302,9 @@ class ApiToken(models.Model):
 
 
 # Sub-packages' models, imported so Django registers them: inbound marketplace email
-# (bookings/intake/mail/), the marketplaces' rules, and the calendar (bookings/calendar/).
+# (bookings/intake/mail/), the marketplaces' rules, the calendar (bookings/calendar/) and
+# photos (bookings/photos/).
 from .calendar.models import CalendarDrift, CalendarEntry, CalendarFeedToken  # noqa: E402, F401
 from .intake.mail.models import InboundEmail  # noqa: E402, F401
 from .marketplace.models import BookingPayout, MarketplaceRules  # noqa: E402, F401
+from .photos.models import Photo, PhotoGrant  # noqa: E402, F401

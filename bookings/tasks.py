@@ -23,6 +23,17 @@ def calendar_reconcile_task(days_back: int = 1, days_ahead: int = 120, fix: bool
     return len(report.findings)
 
 
+@shared_task(name="bookings.photo_grants_sweep", acks_late=True, ignore_result=True)
+def photo_grants_sweep_task() -> int:
+    """Every 15 minutes (beat): remove the objects of upload grants that expired unconfirmed.
+    Idempotent; not retried (a grant whose delete failed is swept by the next run). Returns
+    how many grants it swept.
+    """
+    from .photos.uploads import photo_grants_sweep
+
+    return photo_grants_sweep()
+
+
 @shared_task(name="bookings.webhook_deliveries_drain", acks_late=True, ignore_result=True)
 def webhook_deliveries_drain_task(lease_token: str | None = None) -> int:
     """Apply queued webhook deliveries: woken by the webhook (with a lease, see

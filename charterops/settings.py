@@ -289,7 +289,7 @@ CELERY_BEAT_SCHEDULE = {
     "fanout-sweep": {"task": "charterops.fanout_sweep", "schedule": timedelta(seconds=30)},
     # Objects of photo grants that expired unconfirmed (S3's lifecycle rule is the backstop).
     "photo-grants-sweep": {
-        "task": "charterops.photo_grants_sweep",
+        "task": "bookings.photo_grants_sweep",
         "schedule": timedelta(minutes=15),
     },
     # Normally woken by each webhook delivery; this catches lost wake-ups and retries.

@@ -18,5 +18,5 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("crew.urls")),
     path("", include("guestpages.urls")),
-    path("", include("charterops.upload_views")),
+    path("", include("bookings.photos.urls")),
 ]

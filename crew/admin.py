@@ -1,4 +1,4 @@
-"""Admin for crew members, checklist templates, expenses, photos and notifications."""
+"""Admin for crew members, checklist templates, expenses and notifications."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from .models import (
     CrewMember,
     Expense,
     Notification,
-    Photo,
     StaffNotice,
 )
 
@@ -323,24 +322,6 @@ class ExpenseAdmin(ExpenseApprovalMixin, admin.ModelAdmin):
     list_select_related = ["booking", "member", "approved_by"]
     autocomplete_fields = ["member"]
     raw_id_fields = ["booking"]
-
-
-@admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
-    list_display = [
-        "key",
-        "booking",
-        "uploaded_by",
-        "member",
-        "content_type",
-        "size",
-        "hidden",
-        "uploaded_at",
-    ]
-    list_filter = ["uploaded_by", "hidden"]
-    search_fields = ["key", "booking__external_id"]
-    list_select_related = ["booking", "member"]
-    raw_id_fields = ["booking", "member"]
 
 
 @admin.register(Notification)

@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from charterops.uploads import photo_view_url
+from bookings.photos.uploads import photo_view_url
 
 from .checklist import checklist_progress, checklist_progress_attach
 from .expenses import booking_money_summary, crew_pay_csv, crew_pay_rows, expense_approve
@@ -210,7 +210,7 @@ class ExpenseApprovalMixin:
     def receipt_link(self, obj) -> str:
         if not obj.receipt_key:
             return "—"
-        from .models import Photo
+        from bookings.photos.models import Photo
 
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">view</a>',

@@ -20,9 +20,10 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.photos.models import Photo
 from charterops.audit import audit_log
 
-from .models import CrewAssignment, CrewMember, Expense, Photo
+from .models import CrewAssignment, CrewMember, Expense
 
 CENT = Decimal("0.01")
 #: beyond these a number is almost surely a typo (a missing decimal point), not an expense.

@@ -1,4 +1,4 @@
-"""Crew members, their assignments to charters, checklists, photos, expenses, notifications."""
+"""Crew members, their assignments to charters, checklists, expenses, notifications."""
 
 from __future__ import annotations
 
@@ -197,71 +197,6 @@ class Expense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} by {self.member}"
-
-
-class Photo(models.Model):
-    class Uploader(models.TextChoices):
-        CREW = "crew", "Crew"
-        GUEST = "guest", "Guest"
-
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="photos")
-    uploaded_by = models.CharField(max_length=5, choices=Uploader.choices)
-    member = models.ForeignKey(
-        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos"
-    )
-    key = models.CharField(max_length=500, unique=True)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField(default=0)
-    hidden = models.BooleanField(default=False)
-    uploaded_at = models.DateTimeField(auto_now_add=True)
-    # From the photo's EXIF (crew photos keep it whole; guest photos lose only GPS).
-    taken_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["booking_id", "uploaded_at"]
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class PhotoGrant(models.Model):
-    """One upload grant handed out: the only keys a confirmation may record, once each.
-
-    The sweep (``charterops.uploads.photo_grants_sweep``) deletes the objects of grants
-    that expired unconfirmed.
-    """
-
-    class Status(models.TextChoices):
-        GRANTED = "granted", "Granted"
-        CHECKING = "checking", "Being checked"
-        CONFIRMED = "confirmed", "Confirmed"
-        REFUSED = "refused", "Refused (not a photo)"
-        SWEPT = "swept", "Expired unconfirmed (removed)"
-
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="photo_grants")
-    uploaded_by = models.CharField(max_length=5, choices=Photo.Uploader.choices)
-    member = models.ForeignKey(
-        CrewMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    key = models.CharField(max_length=500, unique=True)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.GRANTED)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["expires_at"],
-                name="photogrant_open",
-                condition=models.Q(status__in=["granted", "checking"]),
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.key} ({self.status})"
 
 
 class Notification(OutboxMessage):

@@ -20,14 +20,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.models import Booking
-from charterops.readiness import READINESS_CHECKS
-from charterops.uploads import (
+from bookings.photos.models import Photo
+from bookings.photos.uploads import (
     UploadRefused,
     photo_upload_confirm,
     photo_upload_direct,
     photo_upload_grant,
     photo_view_url,
 )
+from charterops.readiness import READINESS_CHECKS
 
 from .assignments import ResponseRefused, crew_assignment_respond
 from .checklist import (
@@ -47,7 +48,7 @@ from .expenses import (
 from .forms import ExpenseForm
 from .magic_link_views import SESSION_KEY, crew_link_required
 from .magic_links import crew_magic_link
-from .models import ChecklistItem, CrewAssignment, Expense, Phase, Photo
+from .models import ChecklistItem, CrewAssignment, Expense, Phase
 
 
 def _wants_json(request: HttpRequest) -> bool:

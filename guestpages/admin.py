@@ -112,7 +112,7 @@ class GuestPageInline(admin.StackedInline):
         counts = obj.booking.photos.filter(uploaded_by="guest").aggregate(
             total=Count("id"), hidden=Count("id", filter=Q(hidden=True))
         )
-        url = reverse("admin:crew_photo_changelist")
+        url = reverse("admin:bookings_photo_changelist")
         return format_html(
             '<a href="{}?booking__id__exact={}&amp;uploaded_by__exact=guest">{} photo(s), {} hidden'
             "</a>",

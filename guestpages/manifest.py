@@ -27,9 +27,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.photos.uploads import UploadRefused
 from charterops.audit import SourceActor, audit_log
 from charterops.readiness import ReadinessState, booking_readiness_changed
-from charterops.uploads import UploadRefused
 
 from .models import Manifest, ManifestEntry, WaiverSignature, WaiverText
 from .waiver_pdf import waiver_pdf

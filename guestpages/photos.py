@@ -1,4 +1,4 @@
-"""The guest page's photo drop: who may upload, and when, through ``charterops.uploads``."""
+"""The guest page's photo drop: who may upload, and when, through ``bookings.photos.uploads``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bookings.models import Booking
-from charterops.uploads import (
+from bookings.photos.uploads import (
     GRANT_SECONDS,
     UploadRefused,
     photo_upload_confirm,

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from charterops.uploads import UploadRefused
+from bookings.photos.uploads import UploadRefused
 
 from .manifest import (
     ManifestRefused,

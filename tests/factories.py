@@ -145,7 +145,7 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     """A crew photo record (the object itself is not stored)."""
 
     class Meta:
-        model = "crew.Photo"
+        model = "bookings.Photo"
 
     booking = factory.SubFactory(BookingFactory)
     uploaded_by = "crew"

@@ -1,6 +1,6 @@
 """The S3 adapter for photos: presigned POST/GET and HEAD, behind a small Protocol.
 
-Domain code (``charterops.uploads``) talks to an ``ObjectStore``; only this module imports
+Domain code (``bookings.photos.uploads``) talks to an ``ObjectStore``; only this module imports
 boto3. ``S3ObjectStore`` is the real one; ``LocalObjectStore`` is the embedded default and
 keeps files in Django's default storage, with grants signed by ``django.core.signing``.
 """
@@ -16,6 +16,7 @@ from django.core import signing
 from django.core.files.storage import storages
 from django.urls import reverse
 
+# Named after the module that once held the upload rules: signed URLs already handed out stay valid.
 LOCAL_POST_SALT = "charterops.uploads.post"
 LOCAL_GET_SALT = "charterops.uploads.get"
 # S3 object tags of photos: the lifecycle rule (README) expires those still "unconfirmed".

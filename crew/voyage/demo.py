@@ -9,9 +9,10 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bookings.models import Boat, Booking
-from charterops.uploads import UploadRefused, photo_upload_direct
+from bookings.photos.models import Photo
+from bookings.photos.uploads import UploadRefused, photo_upload_direct
 
-from ..models import CrewAssignment, Photo, Role
+from ..models import CrewAssignment, Role
 from .models import BoatUpkeep, VoyageRecord
 from .records import voyage_departure_record, voyage_return_record
 

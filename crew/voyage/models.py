@@ -146,7 +146,9 @@ class VoyagePhoto(models.Model):
         RETURN = "return", "Return"
 
     record = models.ForeignKey(VoyageRecord, on_delete=models.CASCADE, related_name="photos")
-    photo = models.OneToOneField("crew.Photo", on_delete=models.CASCADE, related_name="voyage_tag")
+    photo = models.OneToOneField(
+        "bookings.Photo", on_delete=models.CASCADE, related_name="voyage_tag"
+    )
     stage = models.CharField(max_length=10, choices=Stage.choices)
 
     class Meta:

@@ -21,9 +21,10 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from bookings.models import Boat, Booking
+from bookings.photos.models import Photo
 from charterops.audit import audit_log
 
-from ..models import CrewAssignment, Photo
+from ..models import CrewAssignment
 from .models import BoatUpkeep, VoyagePhoto, VoyageRecord
 
 NOTES_MAX = 2000

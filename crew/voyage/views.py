@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from charterops.uploads import UploadRefused, photo_upload_direct
+from bookings.photos.uploads import UploadRefused, photo_upload_direct
 
 from ..magic_link_views import crew_link_required
 from .forms import DepartureForm, ReturnForm, form_add_errors

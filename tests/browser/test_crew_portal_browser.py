@@ -16,7 +16,8 @@ import boto3
 import pytest
 from django.core import mail
 
-from crew.models import ChecklistItem, CrewAssignment, Expense, Photo
+from bookings.photos.models import Photo
+from crew.models import ChecklistItem, CrewAssignment, Expense
 from crew.notifications import booking_crew_notify
 from tests import factories
 from tests.services import PHONE

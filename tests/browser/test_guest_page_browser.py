@@ -8,7 +8,7 @@ import boto3
 import pytest
 from django.conf import settings as django_settings
 
-from crew.models import Photo
+from bookings.photos.models import Photo
 from guestpages.publishing import guest_page_publish
 from tests.factories import BookingFactory, CrewAssignmentFactory, CrewMemberFactory
 

@@ -9,8 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from bookings.photos.models import Photo
 from charterops.models import AuditEvent
-from crew.models import ChecklistItem, CrewAssignment, Expense, Photo
+from crew.models import ChecklistItem, CrewAssignment, Expense
 from tests import factories
 from tests.crew.portal_helpers import checklist, open_as
 

@@ -11,7 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from charterops.uploads import (
+from bookings.photos.models import Photo, PhotoGrant
+from bookings.photos.uploads import (
     GRANT_SECONDS,
     MAX_PHOTO_BYTES,
     SIZE_MARGIN_BYTES,
@@ -21,7 +22,6 @@ from charterops.uploads import (
     photo_upload_grant,
     photo_view_url,
 )
-from crew.models import Photo, PhotoGrant
 from tests.factories import BookingFactory, CrewAssignmentFactory
 from tests.images import JPEG, PNG, photo_bytes
 
@@ -324,6 +324,14 @@ class TestSweep:
         assert _keys(settings) == [kept["key"]]
         assert PhotoGrant.objects.get(key=dropped["key"]).status == "swept"
         assert photo_grants_sweep() == 0  # idempotent
+
+    def test_beat_runs_the_sweep_task(self, settings, db):
+        from bookings.tasks import photo_grants_sweep_task
+
+        assert settings.CELERY_BEAT_SCHEDULE["photo-grants-sweep"]["task"] == (
+            photo_grants_sweep_task.name
+        )
+        assert photo_grants_sweep_task() == 0
 
 
 class TestCrewWindow:

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pypdf import PdfReader
 
+from bookings.photos.models import Photo
 from charterops.models import AuditEvent
-from crew.models import Photo
 from crew.voyage.documents import voyage_document_bytes
 from crew.voyage.models import BoatUpkeep, VoyageDocument, VoyagePhoto, VoyageRecord
 from crew.voyage.records import (
@@ -263,7 +263,7 @@ class TestReturn:
     def test_photos_with_their_times_are_in_the_pdf(
         self, captain, django_capture_on_commit_callbacks
     ):
-        from charterops.uploads import photo_upload_direct
+        from bookings.photos.uploads import photo_upload_direct
 
         def photo(name, width):
             upload = SimpleUploadedFile(name, tiny_png(width, 16), content_type="image/png")

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 
-from charterops.uploads import SIZE_MARGIN_BYTES
-from crew.models import Photo
+from bookings.photos.models import Photo
+from bookings.photos.uploads import SIZE_MARGIN_BYTES
 from guestpages.models import GuestPage
 from tests.factories import BookingFactory
 from tests.images import JPEG

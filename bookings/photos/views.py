@@ -7,11 +7,10 @@ import mimetypes
 from django.core import signing
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotFound
-from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .integrations.s3 import LOCAL_GET_SALT, LOCAL_POST_SALT
+from charterops.integrations.s3 import LOCAL_GET_SALT, LOCAL_POST_SALT
 
 
 def _cors(response: HttpResponse) -> HttpResponse:
@@ -78,10 +77,3 @@ def local_photo(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-app_name = "uploads"
-urlpatterns = [
-    path("uploads/local/", local_upload, name="local_upload"),
-    path("uploads/photo/<str:token>", local_photo, name="local_photo"),
-]

@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bookings.models import Booking
 from charterops.audit import audit_log
 from charterops.images import (
     ACCEPTED_TYPES,
@@ -31,6 +30,9 @@ from charterops.images import (
     image_without_location,
 )
 from charterops.integrations.s3 import ObjectStore, object_store
+
+from ..models import Booking
+from .models import Photo, PhotoGrant
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +129,6 @@ def photo_upload_grant(
         raise UploadRefused("The file is empty.")
     if size > MAX_PHOTO_BYTES:
         raise UploadRefused("That photo is larger than 25 MB.")
-    from crew.models import PhotoGrant
-
     key = (
         photo_key_prefix(booking, uploader)
         + _member_part(member)
@@ -169,8 +169,6 @@ def _grant_claim(booking: Booking, *, key: str, uploader: str, member):
     recorded (confirming again is idempotent). A grant left "checking" by a request that
     died is claimable again after a minute.
     """
-    from crew.models import Photo, PhotoGrant
-
     grant = PhotoGrant.objects.filter(
         key=key, booking=booking, uploaded_by=uploader, member=member
     ).first()
@@ -237,8 +235,6 @@ def photo_upload_confirm(
     photos are rewritten without GPS metadata. Idempotent: confirming the same key again
     returns the same Photo.
     """
-    from crew.models import Photo, PhotoGrant
-
     if uploader not in UPLOADERS:
         raise UploadRefused("Unknown uploader.")
     grant, existing = _grant_claim(booking, key=key or "", uploader=uploader, member=member)
@@ -291,12 +287,10 @@ def photo_upload_confirm(
 def photo_grants_sweep(*, now=None, store: ObjectStore | None = None) -> int:
     """Delete the objects of grants that expired unconfirmed; returns how many. Idempotent.
 
-    Run by beat (``charterops.photo_grants_sweep``). Deleting a key nothing was uploaded to
+    Run by beat (``bookings.photo_grants_sweep``). Deleting a key nothing was uploaded to
     is harmless, so a grant is marked swept only after its delete succeeded; a failure
     leaves it for the next run.
     """
-    from crew.models import PhotoGrant
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=CONFIRM_GRACE_SECONDS)
     store = store or object_store()
