@@ -1,4 +1,9 @@
-"""Admin for boats and bookings: the dispatcher's desk."""
+"""Admin for boats and bookings: the dispatcher's desk.
+
+Crew and guest pages add their inlines, columns, filters, actions, URLs and page sections
+through ``bookings.admin_sections`` (registered from their own ``admin.py``): this module
+imports no spoke.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +17,10 @@ from charterops.admin import LabelledInlinesMixin, ReadOnlyAdmin, state_badges_c
 from charterops.admin_lists import ScalableListMixin, fixed_choices_filter
 from charterops.fanout.engine import booking_fanout_retry
 from charterops.models import TargetState
-from crew.admin import (
-    ChecklistItemInline,
-    CrewAssignmentInline,
-    CrewSilenceFilter,
-    crew_answers_html,
-    revoke_crew_links,
-)
-from crew.admin_ops import BookingCrewOpsMixin
-from crew.models import CrewAssignment
-from crew.voyage.admin import BoatVoyageMixin, BookingVoyageMixin
-from guestpages.admin import GuestMessageInline, GuestPageInline, ManifestEntryInline
 
-from . import calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift findings)
-from .booking_page_admin import EDIT_CHECKLIST, BookingPageMixin
+from .admin_sections import ContributedSectionsMixin
+from .booking_page_admin import BookingPageMixin
+from .calendar import admin as calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift)
 from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
 from .intake import EVENT_TYPES
 from .intake.mail.admin import BookingFromEmailMixin
@@ -39,12 +34,12 @@ from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .photos import admin as photos_admin  # noqa: F401  (photos, crew's and guests')
 from .search import booking_search
-from .services import booking_cancel, booking_create, booking_touch, booking_update
+from .services import booking_cancel, booking_create, booking_update
 from .week_board_admin import WeekBoardAdminMixin
 
 
 @admin.register(Boat)
-class BoatAdmin(BoatVoyageMixin, admin.ModelAdmin):
+class BoatAdmin(ContributedSectionsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "home_marina", "capacity", "active"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "external_id", "home_marina"]
@@ -91,10 +86,9 @@ class BookingAdmin(
     WeekBoardAdminMixin,
     BookingImportMixin,
     BookingFromEmailMixin,
-    BookingCrewOpsMixin,
-    BookingVoyageMixin,
-    BookingMarketplaceMixin,
     BookingPageMixin,
+    BookingMarketplaceMixin,
+    ContributedSectionsMixin,
     ScalableListMixin,
     LabelledInlinesMixin,
     admin.ModelAdmin,
@@ -106,7 +100,6 @@ class BookingAdmin(
         "local_start",
         "status",
         "party_display",
-        "crew_display",
         "fanout",
     ]
     list_display_links = ["reference_display", "guest_name"]
@@ -115,7 +108,6 @@ class BookingAdmin(
         "status",
         "boat",
         SourceFilter,
-        CrewSilenceFilter,
         DoubleBookedFilter,
     ]
     # Read by booking_search (get_search_results): these columns, meeting point and crew names.
@@ -126,22 +118,15 @@ class BookingAdmin(
     list_per_page = 50
     ordering = ["-start"]
     autocomplete_fields = ["boat"]
-    # The fan-out rows and crew notifications are read-only tables after the inlines, and so
-    # is the checklist unless opened with ?edit=checklist (BookingPageMixin).
-    inlines = [
-        CrewAssignmentInline,
-        ChecklistItemInline,
-        GuestPageInline,
-        GuestMessageInline,
-        ManifestEntryInline,
-    ]
-    compact_inlines = {EDIT_CHECKLIST: ChecklistItemInline}
+    # The inlines come from the sections (crew, guest pages; the payout from the marketplace
+    # mixin). The fan-out rows and the contributed histories are read-only tables after them
+    # (BookingPageMixin); a compact inline's formset opens with ?edit=<key>.
     readonly_fields = ["version", "created_at", "updated_at", "last_event_at"]
 
     class Media:
         css = {"all": ["charterops/admin.css"]}
 
-    actions = ["sync_now", "retry_failed", "cancel_bookings", revoke_crew_links]
+    actions = ["sync_now", "retry_failed", "cancel_bookings"]
     fieldsets = [
         (
             None,
@@ -190,11 +175,7 @@ class BookingAdmin(
             super()
             .get_queryset(request)
             .prefetch_related(
-                Prefetch("target_states", queryset=TargetState.objects.order_by("target")),
-                Prefetch(
-                    "assignments",
-                    queryset=CrewAssignment.objects.select_related("member").order_by("role"),
-                ),
+                Prefetch("target_states", queryset=TargetState.objects.order_by("target"))
             )
         )
 
@@ -227,10 +208,6 @@ class BookingAdmin(
     def party_display(self, obj: Booking) -> int:
         return obj.party_size
 
-    @admin.display(description="crew")
-    def crew_display(self, obj: Booking) -> str:
-        return crew_answers_html(obj.assignments.all())
-
     @admin.display(description="fan-out")
     def fanout(self, obj: Booking) -> str:
         states = obj.target_states.all()
@@ -254,12 +231,6 @@ class BookingAdmin(
         changes = {f: form.cleaned_data[f] for f in form.changed_data}
         if changes:
             booking_update(obj, actor=request.user, via="admin", **changes)
-
-    def save_formset(self, request, form, formset, change):
-        changed = formset.has_changed()
-        super().save_formset(request, form, formset, change)
-        if changed and formset.model is CrewAssignment:
-            booking_touch(form.instance, reason="crew_changed", actor=request.user)
 
     @admin.action(description="Sync now (re-run every target)", permissions=["change"])
     def sync_now(self, request, queryset):

@@ -1,8 +1,15 @@
-"""A believable small charter company for the demo: boats, crew, checklist, a dozen bookings."""
+"""A believable small charter company for the demo: boats, crew, checklist, a dozen bookings.
+
+The hub loads its boats and bookings; every other app adds its part (crew: members, the
+checklist template, each charter's crew, the departure and return record) through a
+``DemoPart`` registered from its own ``demo.py``, found the way the admin finds ``admin.py``
+(``autodiscover_modules("demo")``): bookings imports no spoke.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -10,18 +17,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
-
-from crew.models import (
-    ChecklistTemplate,
-    ChecklistTemplateItem,
-    CrewAssignment,
-    CrewMember,
-    Phase,
-    Role,
-)
+from django.utils.module_loading import autodiscover_modules
 
 from .models import Boat, Booking
-from .services import booking_create, booking_touch
+from .services import booking_create
 
 BOATS = [
     {
@@ -39,25 +38,6 @@ BOATS = [
         "capacity": 6,
     },
 ]
-CREW = [
-    ("Marco Vidal", "marco@example.com", "+16195550101", ["captain"], "email"),
-    ("Lena Park", "lena@example.com", "+16195550102", ["captain", "first_mate"], "email"),
-    ("Sam Okafor", "sam@example.com", "+16195550103", ["first_mate", "deckhand"], "sms"),
-    ("Rosa Delgado", "rosa@example.com", "+16195550104", ["deckhand"], "email"),
-    ("Theo Brandt", "theo@example.com", "+16195550105", ["deckhand", "steward"], "email"),
-    ("Ivy Chen", "ivy@example.com", "+16195550106", ["steward"], "email"),
-]
-CHECKLIST = [
-    (Phase.PRE, "Fuel check (tanks at least 3/4)", True),
-    (Phase.PRE, "Supply inventory: water, ice, towels, snacks", True),
-    (Phase.PRE, "Life jackets counted for the party and crew", True),
-    (Phase.PRE, "Engine, bilge and VHF radio checked", True),
-    (Phase.PRE, "Guest safety briefing given", True),
-    (Phase.PRE, "Weather and small-craft advisories checked", False),
-    (Phase.POST, "Boat rinsed and trash removed", True),
-    (Phase.POST, "Fuel level logged", True),
-    (Phase.POST, "Damage or maintenance issues reported", False),
-]
 GUESTS = [
     ("Ana Ruiz", 6),
     ("David Kim", 4),
@@ -74,36 +54,40 @@ GUESTS = [
 ]
 
 
+class DemoPart:
+    """One app's part of the demo company; a new instance for each load, so it may keep
+    what ``before_bookings`` made for ``booking_created``. Each step must be idempotent."""
+
+    def before_bookings(self, boats: list[Boat]) -> None:
+        """Runs after the boats exist, before any booking is created."""
+
+    def booking_created(self, booking: Booking, index: int) -> None:
+        """Runs after each new demo booking (``index`` is its place in the guest list)."""
+
+    def after_bookings(self) -> None:
+        """Runs after the bookings, before the admin login."""
+
+
+DEMO_PARTS: dict[str, Callable[[], DemoPart]] = {}
+
+
+def demo_part_register(key: str, part: Callable[[], DemoPart]) -> None:
+    """Register (or replace, by key) an app's part of the demo. Called from its ``demo.py``."""
+    DEMO_PARTS[key] = part
+
+
 @transaction.atomic
 def demo_load(*, password: str | None = None) -> tuple[str, str | None]:
     """Create the demo company. Idempotent: existing rows (by natural key) are left as they are.
 
     Returns (admin username, the password if this call set it, else None).
     """
+    autodiscover_modules("demo")
+    parts = [make() for _, make in sorted(DEMO_PARTS.items())]
     User = get_user_model()
     boats = [Boat.objects.get_or_create(slug=b["slug"], defaults=b)[0] for b in BOATS]
-    template, created = ChecklistTemplate.objects.get_or_create(boat=None, name="Default checklist")
-    if created:
-        for position, (phase, text, required) in enumerate(CHECKLIST):
-            ChecklistTemplateItem.objects.create(
-                template=template, phase=phase, text=text, required=required, position=position
-            )
-    members = []
-    for name, email, phone, roles, channel in CREW:
-        user, _ = User.objects.get_or_create(
-            username=email.split("@")[0], defaults={"email": email, "first_name": name}
-        )
-        member, _ = CrewMember.objects.get_or_create(
-            user=user,
-            defaults={
-                "name": name,
-                "email": email,
-                "phone": phone,
-                "roles": roles,
-                "notify_by": channel,
-            },
-        )
-        members.append(member)
+    for part in parts:
+        part.before_bookings(boats)
 
     today = timezone.localdate()
     for i, (guest, party) in enumerate(GUESTS):
@@ -142,17 +126,11 @@ def demo_load(*, password: str | None = None) -> tuple[str, str | None]:
             captain_fee=Decimal("200.00"),
             owner_payout=(price * Decimal("0.90")).quantize(Decimal("0.01")),
         )
-        crew = [
-            (members[i % 2], Role.CAPTAIN, Decimal("250.00")),
-            (members[2 + i % 4], Role.DECKHAND, Decimal("150.00")),
-        ]
-        for member, role, pay in crew:
-            CrewAssignment.objects.create(booking=booking, member=member, role=role, pay=pay)
-        booking_touch(booking, reason="crew_changed", data={"via": "demo"})
+        for part in parts:
+            part.booking_created(booking, i)
 
-    from crew.voyage.demo import demo_voyage_record
-
-    demo_voyage_record()  # one completed charter with its departure, return and record PDF
+    for part in parts:
+        part.after_bookings()
 
     admin_user = User.objects.filter(username="admin").first()
     new_password = None

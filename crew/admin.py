@@ -1,17 +1,25 @@
-"""Admin for crew members, checklist templates, expenses and notifications."""
+"""Admin for crew members, checklist templates, expenses and notifications.
+
+Also crew's sections of the hub's booking admin (``bookings.admin_sections``): the crew and
+checklist inlines, the crew column, filter and action (``CREW_SECTION``), the crew
+operations (``admin_ops``) and the departure and return record (``voyage.admin``).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from bookings.admin_sections import AdminSection, admin_section_register
+from bookings.models import Booking
+from bookings.services import booking_touch
 from charterops.admin_lists import ScalableListMixin
 
-from .admin_ops import ExpenseApprovalMixin
+from .admin_ops import EDIT_CHECKLIST, ExpenseApprovalMixin
 from .assignments_conflicts import crew_assignment_conflicts
 from .forms import CrewMemberAdminForm
 from .magic_links import magic_links_revoke_for_booking, magic_links_revoke_for_member
@@ -26,6 +34,7 @@ from .models import (
     Notification,
     StaffNotice,
 )
+from .voyage import admin as voyage_admin  # noqa: F401  (registers the record's sections)
 
 
 class LoadedAutocompleteSelect(AutocompleteSelect):
@@ -177,6 +186,44 @@ class ChecklistItemInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("done_by")
+
+
+@admin.display(description="crew")
+def crew_display(model_admin, obj) -> str:
+    """The booking list's crew column (and the week board's cards)."""
+    return crew_answers_html(obj.assignments.all())
+
+
+def booking_crew_prefetch(queryset):
+    """The booking admin's rows with their crew and members (one query per page)."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "assignments",
+            queryset=CrewAssignment.objects.select_related("member").order_by("role"),
+        )
+    )
+
+
+def booking_crew_saved(request, booking, formset) -> None:
+    """A changed crew formset on the booking page: the booking's crew changed."""
+    if formset.model is CrewAssignment:
+        booking_touch(booking, reason="crew_changed", actor=request.user)
+
+
+#: the booking admin's crew: the compact checklist formset opens with ``?edit=checklist``
+CREW_SECTION = AdminSection(
+    key="crew",
+    order=10,
+    inlines=[CrewAssignmentInline, ChecklistItemInline],
+    compact_inlines={EDIT_CHECKLIST: ChecklistItemInline},
+    columns=[("crew_display", "fanout")],
+    list_filters=[(CrewSilenceFilter, "DoubleBookedFilter")],
+    actions=[revoke_crew_links],
+    displays=[crew_display],
+    queryset=booking_crew_prefetch,
+    formset_saved=booking_crew_saved,
+)
+admin_section_register(Booking, CREW_SECTION)
 
 
 class _NotificationLogInline(admin.TabularInline):

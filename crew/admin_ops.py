@@ -1,8 +1,10 @@
 """Crew operations on the booking's admin: checklist progress and "ready", photos, money.
 
-``BookingCrewOpsMixin`` is mixed into ``bookings.admin.BookingAdmin``; it adds a "ready" column
-to the booking list (counted for the page's bookings in one query, so the page costs the same
-whatever the number of bookings) and a "Crew operations" section to the booking page.
+Registered as the ``crew.ops`` section of the booking admin (``bookings.admin_sections``,
+from ``crew/admin.py``): a "ready" column on the booking list (counted for the page's bookings
+in one query, so the page costs the same whatever the number of bookings), a "Crew
+operations" section on the booking page, and the booking page's checklist and crew
+notification tables.
 """
 
 from __future__ import annotations
@@ -12,21 +14,28 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from bookings.admin_sections import EDIT_PARAM, AdminSection, admin_section_register
+from bookings.booking_page_admin import (
+    admin_list_link,
+    history_section,
+    history_table,
+    history_when,
+)
+from bookings.models import Booking
 from bookings.photos.uploads import photo_view_url
 
 from .checklist import checklist_progress, checklist_progress_attach
 from .expenses import booking_money_summary, crew_pay_csv, crew_pay_rows, expense_approve
 
-CREW_OPS_FIELDS = (
-    "crew_last_told_display",
-    "checklist_progress_display",
-    "money_summary_display",
-    "photo_gallery_display",
-)
+#: ``?edit=checklist`` on the booking page brings back the checklist's editable formset
+EDIT_CHECKLIST = "checklist"
+#: the booking page shows this many notifications, newest first, and links to the rest
+NOTIFICATIONS_SHOWN = 10
 
 
 def last_told_table(pairs, *, first_column: str) -> str:
@@ -71,115 +80,216 @@ def last_told_table(pairs, *, first_column: str) -> str:
     )
 
 
-class BookingCrewOpsMixin:
-    """Adds the crew operations columns and section to a Booking ModelAdmin."""
+def page_bookings_loaded(bookings: list) -> list:
+    """Read the checklist counts of a page's bookings (the list, the week board): one query."""
+    return checklist_progress_attach(bookings)
 
-    def page_bookings_loaded(self, bookings: list) -> list:
-        """Read the checklist counts of a page's bookings (the list, the week board): one query."""
-        return checklist_progress_attach(bookings)
 
-    def get_changelist(self, request, **kwargs):
-        """The list's checklist counts are read for the page's bookings only (one query)."""
-        changelist = super().get_changelist(request, **kwargs)
-        loaded = self.page_bookings_loaded
+@admin.display(description="crew told")
+def crew_last_told_display(model_admin, obj):
+    from .notifications import crew_last_told
 
-        class ChecklistProgressChangeList(changelist):
-            def get_results(self, request):
-                super().get_results(request)
-                self.result_list = loaded(list(self.result_list))
+    return last_told_table(crew_last_told(booking=obj), first_column="member")
 
-        return ChecklistProgressChangeList
 
-    def get_list_display(self, request):
-        columns = list(super().get_list_display(request))
-        if "checklist_ready" not in columns:
-            at = columns.index("fanout") if "fanout" in columns else len(columns)
-            columns.insert(at, "checklist_ready")
-        return columns
+@admin.display(description="ready", boolean=True)
+def checklist_ready(model_admin, obj):
+    progress = checklist_progress(obj)
+    return progress.ready if progress.total else None
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *CREW_OPS_FIELDS]
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None and not any(name == "Crew operations" for name, _ in fieldsets):
-            fieldsets.insert(
-                len(fieldsets) - 1 if len(fieldsets) > 1 else len(fieldsets),
-                ("Crew operations", {"fields": list(CREW_OPS_FIELDS)}),
+@admin.display(description="checklist")
+def checklist_progress_display(model_admin, obj):
+    progress = checklist_progress(obj)
+    if not progress.total:
+        return "No checklist yet (it is copied from the boat's template when confirmed)."
+    return format_html(
+        '<strong data-checklist-progress="{}/{}">{}/{}</strong> done · required: {}/{} {}'
+        " · pre-charter {}",
+        progress.done,
+        progress.total,
+        progress.done,
+        progress.total,
+        progress.required_done,
+        progress.required_total,
+        "✓" if progress.required_complete else "(open)",
+        "READY" if progress.ready else "not ready",
+    )
+
+
+@admin.display(description="money")
+def money_summary_display(model_admin, obj):
+    m = booking_money_summary(obj)
+    rows = [
+        ("Owner payout", m.owner_payout),
+        ("Crew pay", m.crew_pay),
+        ("Approved expenses", m.approved_expenses),
+        ("Expenses awaiting approval", m.pending_expenses),
+        ("Tips received (paid by guests, shared among crew)", m.tips),
+        ("Owner payout − crew pay − approved expenses", m.margin),
+    ]
+    return format_html(
+        '<table class="crew-money" data-margin="{}">{}</table>',
+        m.margin,
+        format_html_join(
+            "", '<tr><th scope="row">{}</th><td style="text-align:right">${}</td></tr>', rows
+        ),
+    )
+
+
+@admin.display(description="photos")
+def photo_gallery_display(model_admin, obj):
+    photos = list(obj.photos.filter(hidden=False).select_related("member"))
+    if not photos:
+        return "No photos yet."
+    return format_html(
+        '<div class="crew-gallery" style="display:flex;flex-wrap:wrap;gap:6px">{}</div>',
+        format_html_join(
+            "",
+            '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}"'
+            ' style="width:120px;height:120px;object-fit:cover;border-radius:4px"'
+            ' loading="lazy"></a>',
+            (
+                (photo_view_url(p), f"{p.get_uploaded_by_display()} {p.member or ''}".strip())
+                for p in photos
+            ),
+        ),
+    )
+
+
+def checklist_table(items) -> SafeString:
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                item.get_phase_display(),
+                item.position,
+                item.text,
+                "yes" if item.required else "no",
+                item.done_by.name if item.done_by else "—",
+                history_when(item.done_at),
+                item.note,
             )
-        return fieldsets
+            for item in items
+        ),
+    )
+    return history_table(
+        caption="Checklist items",
+        headers=["phase", "#", "item", "required", "done by", "done at", "note"],
+        rows=rows,
+        empty="No checklist items yet.",
+    )
 
-    def get_fields(self, request, obj=None):
-        # Only used when no fieldsets are declared; keep the section out of the add form.
-        fields = list(super().get_fields(request, obj))
-        return [f for f in fields if obj is not None or f not in CREW_OPS_FIELDS]
 
-    @admin.display(description="crew told")
-    def crew_last_told_display(self, obj):
-        from .notifications import crew_last_told
+def notifications_table(notes, *, change_url) -> SafeString:
+    rows = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>v{}</td>'
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                change_url(n),
+                history_when(n.created_at),
+                n.member.name,
+                n.get_kind_display(),
+                n.get_channel_display(),
+                n.booking_version,
+                n.get_status_display(),
+                n.attempts,
+                history_when(n.next_attempt_at),
+                history_when(n.sent_at),
+                n.provider_message_id,
+                n.error,
+            )
+            for n in notes
+        ),
+    )
+    return history_table(
+        caption="Crew notifications, newest first",
+        headers=[
+            "created",
+            "member",
+            "kind",
+            "channel",
+            "version",
+            "status",
+            "attempts",
+            "next attempt",
+            "sent",
+            "provider id",
+            "error",
+        ],
+        rows=rows,
+        empty="No crew notifications yet.",
+    )
 
-        return last_told_table(crew_last_told(booking=obj), first_column="member")
 
-    @admin.display(description="ready", boolean=True)
-    def checklist_ready(self, obj):
-        progress = checklist_progress(obj)
-        return progress.ready if progress.total else None
+def checklist_page_section(model_admin, request, booking) -> SafeString:
+    """The booking page's checklist table (one query), unless its formset is being edited."""
+    if request.GET.get(EDIT_PARAM, "") == EDIT_CHECKLIST:
+        return SafeString("")
+    items = list(booking.checklist_items.select_related("done_by").order_by("-phase", "position"))
+    done = sum(1 for item in items if item.done_at)
+    links = []
+    if model_admin.has_change_permission(request, booking):
+        query = request.GET.copy()
+        query[EDIT_PARAM] = EDIT_CHECKLIST
+        links.append((f"?{query.urlencode()}#checklist_items-group", "Edit the checklist items"))
+    return history_section(
+        "checklist", f"Checklist ({done} of {len(items)} done)", checklist_table(items), links
+    )
 
-    @admin.display(description="checklist")
-    def checklist_progress_display(self, obj):
-        progress = checklist_progress(obj)
-        if not progress.total:
-            return "No checklist yet (it is copied from the boat's template when confirmed)."
-        return format_html(
-            '<strong data-checklist-progress="{}/{}">{}/{}</strong> done · required: {}/{} {}'
-            " · pre-charter {}",
-            progress.done,
-            progress.total,
-            progress.done,
-            progress.total,
-            progress.required_done,
-            progress.required_total,
-            "✓" if progress.required_complete else "(open)",
-            "READY" if progress.ready else "not ready",
-        )
 
-    @admin.display(description="money")
-    def money_summary_display(self, obj):
-        m = booking_money_summary(obj)
-        rows = [
-            ("Owner payout", m.owner_payout),
-            ("Crew pay", m.crew_pay),
-            ("Approved expenses", m.approved_expenses),
-            ("Expenses awaiting approval", m.pending_expenses),
-            ("Tips received (paid by guests, shared among crew)", m.tips),
-            ("Owner payout − crew pay − approved expenses", m.margin),
+def notifications_page_section(model_admin, request, booking) -> SafeString:
+    """The booking page's newest crew notifications (one query) and a link to the rest."""
+    from .models import Notification
+
+    notes = list(
+        booking.notifications.select_related("member").order_by("-created_at", "-pk")[
+            : NOTIFICATIONS_SHOWN + 1
         ]
-        return format_html(
-            '<table class="crew-money" data-margin="{}">{}</table>',
-            m.margin,
-            format_html_join(
-                "", '<tr><th scope="row">{}</th><td style="text-align:right">${}</td></tr>', rows
-            ),
-        )
+    )
+    more = len(notes) > NOTIFICATIONS_SHOWN
+    notes = notes[:NOTIFICATIONS_SHOWN]
+    site = model_admin.admin_site.name
+    change = f"{site}:{Notification._meta.app_label}_{Notification._meta.model_name}_change"
+    link = admin_list_link(
+        model_admin, request, Notification, booking, "All notifications" if more else "As a list"
+    )
+    return history_section(
+        "notifications",
+        f"Crew notifications (latest {NOTIFICATIONS_SHOWN})" if more else "Crew notifications",
+        notifications_table(notes, change_url=lambda n: reverse(change, args=[n.pk])),
+        [link] if link else [],
+    )
 
-    @admin.display(description="photos")
-    def photo_gallery_display(self, obj):
-        photos = list(obj.photos.filter(hidden=False).select_related("member"))
-        if not photos:
-            return "No photos yet."
-        return format_html(
-            '<div class="crew-gallery" style="display:flex;flex-wrap:wrap;gap:6px">{}</div>',
-            format_html_join(
-                "",
-                '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}"'
-                ' style="width:120px;height:120px;object-fit:cover;border-radius:4px"'
-                ' loading="lazy"></a>',
-                (
-                    (photo_view_url(p), f"{p.get_uploaded_by_display()} {p.member or ''}".strip())
-                    for p in photos
-                ),
-            ),
-        )
+
+#: the booking admin's crew operations
+CREW_OPS_SECTION = AdminSection(
+    key="crew.ops",
+    order=30,
+    columns=[("checklist_ready", "fanout")],
+    displays=[
+        checklist_ready,
+        crew_last_told_display,
+        checklist_progress_display,
+        money_summary_display,
+        photo_gallery_display,
+    ],
+    fieldset=(
+        "Crew operations",
+        [
+            "crew_last_told_display",
+            "checklist_progress_display",
+            "money_summary_display",
+            "photo_gallery_display",
+        ],
+    ),
+    page_loaded=page_bookings_loaded,
+    page_sections=[(40, checklist_page_section), (60, notifications_page_section)],
+)
+admin_section_register(Booking, CREW_OPS_SECTION)
 
 
 class CrewPayRangeForm(forms.Form):

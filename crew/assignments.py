@@ -10,9 +10,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.people import BookingContact
 from charterops.audit import audit_log
 
-from .models import CrewAssignment, CrewMember
+from .models import CrewAssignment, CrewMember, Role
+
+
+def booking_captain_contact(booking: Booking) -> BookingContact | None:
+    """The captain the guests meet: the captain-role assignment that is not declined,
+    accepted before invited, the earliest first. One query; registered as the provider of
+    ``bookings.people.booking_captain`` (crew's ``AppConfig.ready``)."""
+    captain = (
+        CrewAssignment.objects.select_related("member")
+        .filter(booking=booking, role=Role.CAPTAIN)
+        .exclude(response=CrewAssignment.Response.DECLINED)
+        .order_by("-response", "created_at")
+        .first()
+    )
+    if captain is None:
+        return None
+    return BookingContact(name=captain.member.name, phone=captain.member.phone or "")
 
 
 class ResponseRefused(Exception):

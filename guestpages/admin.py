@@ -1,5 +1,8 @@
 """Admin for guest pages: the list, the panel on the booking page, "Republish guest page", and the
-guest messages (their log on the booking page, the per-booking switch)."""
+guest messages (their log on the booking page, the per-booking switch).
+
+The booking page's guest-page, message and party inlines are this app's section of the hub's
+booking admin (``bookings.admin_sections``), registered at the end of this module."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from bookings.admin_sections import AdminSection, admin_section_register
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
@@ -635,3 +639,13 @@ class ManifestEntryAdmin(admin.ModelAdmin):
                 "back_url": reverse("admin:bookings_booking_change", args=[booking.pk]),
             },
         )
+
+
+admin_section_register(
+    Booking,
+    AdminSection(
+        key="guestpages",
+        order=40,
+        inlines=[GuestPageInline, GuestMessageInline, ManifestEntryInline],
+    ),
+)

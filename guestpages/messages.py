@@ -40,6 +40,7 @@ from bookings.marketplace.rules import (
     sources_relaying_guest_messages,
 )
 from bookings.models import Booking
+from bookings.people import booking_captain
 from charterops.audit import audit_log
 from charterops.fanout.targets import SyncResult, TransientError
 from charterops.integrations.sms import get_sms_sender
@@ -258,11 +259,9 @@ def booking_guest_plan(booking: Booking, *, now: datetime | None = None) -> list
 
 
 def _captain_name(booking: Booking) -> str:
-    # The guest page already knows who the captain is (guestpages.publishing).
-    from .publishing import _captain
-
-    captain = _captain(booking)
-    return captain.member.name if captain is not None else ""
+    # Crew know who the captain is; they answer through the hub (bookings.people).
+    captain = booking_captain(booking)
+    return captain.name if captain is not None else ""
 
 
 def guest_page_link(booking: Booking) -> str:

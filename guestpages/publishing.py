@@ -24,10 +24,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from bookings.models import Booking
+from bookings.people import booking_captain
 from charterops.audit import audit_log
 from charterops.fanout.errors import classify
 from charterops.fanout.targets import PermanentError, SyncResult, TargetError
-from crew.models import CrewAssignment, Role
 
 from .integrations.cloudfront import CdnInvalidator, get_invalidator
 from .models import GuestPage
@@ -146,16 +146,6 @@ def guest_page_calendar(booking: Booking, page: GuestPage) -> str:
     return cal.to_ical().decode()
 
 
-def _captain(booking: Booking) -> CrewAssignment | None:
-    return (
-        CrewAssignment.objects.select_related("member")
-        .filter(booking=booking, role=Role.CAPTAIN)
-        .exclude(response=CrewAssignment.Response.DECLINED)
-        .order_by("-response", "created_at")
-        .first()
-    )
-
-
 def guest_page_render(page: GuestPage) -> str:
     """The page's HTML: the confirmation while the booking is live, a notice once it is not.
 
@@ -181,7 +171,7 @@ def guest_page_render(page: GuestPage) -> str:
         {
             "booking": booking,
             "page": page,
-            "captain": _captain(booking),
+            "captain": booking_captain(booking),  # crew answers (bookings.people)
             "place": place,
             "map_url": f"https://www.google.com/maps/search/?api=1&query={quote(place)}"
             if place

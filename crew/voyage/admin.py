@@ -1,8 +1,9 @@
 """The record on the staff side: the booking's record and PDF versions, the boat's readings.
 
-``BookingVoyageMixin`` is mixed into ``bookings.admin.BookingAdmin`` (a "Departure and
-return" section and a PDF download per version); ``BoatVoyageMixin`` into ``BoatAdmin``
-(the boat's upkeep settings inline, its engine-hour and fuel history, the service warning).
+Registered as sections of the hub's admins (``bookings.admin_sections``; this module is
+imported by ``crew/admin.py``): on the booking admin a "Departure and return" section and a
+PDF download per version; on the boat admin the boat's upkeep settings inline, its
+engine-hour and fuel history, and the service warning.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from bookings.admin_sections import AdminSection, admin_section_register
 from bookings.marketplace.rules import claim_deadline, format_time_left, marketplace_rules_for
+from bookings.models import Boat, Booking
 
 from .documents import voyage_document_bytes
 from .models import BoatUpkeep, VoyageDocument, VoyageRecord
 from .readings import boat_readings, boat_service_status
 from .records import boat_local
-
-VOYAGE_FIELDS = ("voyage_record_display",)
-BOAT_FIELDS = ("readings_display",)
 
 
 def _reading(value, suffix: str = "") -> str:
@@ -48,124 +48,110 @@ def claim_countdown(booking, record: VoyageRecord) -> str:
     return f"{when}: {format_time_left(left)} left to file the claim."
 
 
-class BookingVoyageMixin:
-    """Adds the departure and return record and its PDF versions to the booking page."""
+def booking_voyage_urls(model_admin) -> list:
+    """The record PDF of one version, under the booking admin."""
+    info = model_admin.model._meta.app_label, model_admin.model._meta.model_name
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *VOYAGE_FIELDS]
+    def view(request, booking_id: int, version: int) -> HttpResponse:
+        return voyage_document_view(model_admin, request, booking_id, version)
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None and not any(name == "Departure and return" for name, _ in fieldsets):
-            fieldsets.insert(
-                len(fieldsets) - 1 if len(fieldsets) > 1 else len(fieldsets),
-                ("Departure and return", {"fields": list(VOYAGE_FIELDS)}),
-            )
-        return fieldsets
-
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        return [f for f in fields if obj is not None or f not in VOYAGE_FIELDS]
-
-    def get_urls(self):
-        info = self.model._meta.app_label, self.model._meta.model_name
-        return [
-            path(
-                "<int:booking_id>/record/<int:version>/",
-                self.admin_site.admin_view(self.voyage_document_view),
-                name="{}_{}_voyage_document".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def voyage_document_view(self, request, booking_id: int, version: int) -> HttpResponse:
-        """One stored version of the record PDF, for staff who may view the booking."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        document = get_object_or_404(
-            VoyageDocument.objects.select_related("record__booking"),
-            record__booking_id=booking_id,
-            version=version,
+    return [
+        path(
+            "<int:booking_id>/record/<int:version>/",
+            model_admin.admin_site.admin_view(view),
+            name="{}_{}_voyage_document".format(*info),
         )
-        if document.status != VoyageDocument.Status.DONE:
-            raise Http404("This version is not rendered yet.")
-        response = HttpResponse(voyage_document_bytes(document), content_type="application/pdf")
-        name = document.key.rsplit("/", 1)[-1]
-        response["Content-Disposition"] = f'inline; filename="{name}"'
-        return response
+    ]
 
-    @admin.display(description="record")
-    def voyage_record_display(self, obj):
-        record = (
-            VoyageRecord.objects.filter(booking=obj)
-            .select_related("boat__upkeep", "departed_by", "returned_by")
-            .first()
-        )
-        if record is None:
-            return "Nothing recorded yet: the crew record departure and return on their page."
-        boat = record.boat
-        suffix = getattr(getattr(boat, "upkeep", None), "fuel_suffix", " %")
-        rows = [
-            (
-                "Departed",
-                f"{_local(record.departed_at, boat)} · "
-                f"{record.departed_by.name if record.departed_by else '—'}",
-            ),
-            (
-                "Out: fuel · engine hours",
-                f"{_reading(record.fuel_out, suffix)} · {_reading(record.engine_hours_out)} h",
-            ),
-            ("Guests aboard", f"{record.headcount} of {record.headcount_expected} expected"),
-            ("Safety orientation", "given" if record.orientation_given else "not given"),
-            (
-                "Back",
-                f"{_local(record.returned_at, boat)} · "
-                f"{record.returned_by.name if record.returned_by else '—'}",
-            ),
-            (
-                "In: fuel · engine hours",
-                f"{_reading(record.fuel_in, suffix)} · {_reading(record.engine_hours_in)} h",
-            ),
-            ("Damage", f"YES: {record.damage_notes}" if record.damage else "none"),
-        ]
-        if record.damage:
-            rows.append(("Claim due", claim_countdown(obj, record)))
-        documents = list(record.documents.all())
-        links = format_html_join(
-            "",
-            '<li data-record-version="{}">{}</li>',
-            ((d.version, self._document_line(obj, d)) for d in documents),
-        )
+
+def voyage_document_view(model_admin, request, booking_id: int, version: int) -> HttpResponse:
+    """One stored version of the record PDF, for staff who may view the booking."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    document = get_object_or_404(
+        VoyageDocument.objects.select_related("record__booking"),
+        record__booking_id=booking_id,
+        version=version,
+    )
+    if document.status != VoyageDocument.Status.DONE:
+        raise Http404("This version is not rendered yet.")
+    response = HttpResponse(voyage_document_bytes(document), content_type="application/pdf")
+    name = document.key.rsplit("/", 1)[-1]
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@admin.display(description="record")
+def voyage_record_display(model_admin, obj):
+    record = (
+        VoyageRecord.objects.filter(booking=obj)
+        .select_related("boat__upkeep", "departed_by", "returned_by")
+        .first()
+    )
+    if record is None:
+        return "Nothing recorded yet: the crew record departure and return on their page."
+    boat = record.boat
+    suffix = getattr(getattr(boat, "upkeep", None), "fuel_suffix", " %")
+    rows = [
+        (
+            "Departed",
+            f"{_local(record.departed_at, boat)} · "
+            f"{record.departed_by.name if record.departed_by else '—'}",
+        ),
+        (
+            "Out: fuel · engine hours",
+            f"{_reading(record.fuel_out, suffix)} · {_reading(record.engine_hours_out)} h",
+        ),
+        ("Guests aboard", f"{record.headcount} of {record.headcount_expected} expected"),
+        ("Safety orientation", "given" if record.orientation_given else "not given"),
+        (
+            "Back",
+            f"{_local(record.returned_at, boat)} · "
+            f"{record.returned_by.name if record.returned_by else '—'}",
+        ),
+        (
+            "In: fuel · engine hours",
+            f"{_reading(record.fuel_in, suffix)} · {_reading(record.engine_hours_in)} h",
+        ),
+        ("Damage", f"YES: {record.damage_notes}" if record.damage else "none"),
+    ]
+    if record.damage:
+        rows.append(("Claim due", claim_countdown(obj, record)))
+    documents = list(record.documents.all())
+    links = format_html_join(
+        "",
+        '<li data-record-version="{}">{}</li>',
+        ((d.version, _document_line(model_admin, obj, d)) for d in documents),
+    )
+    return format_html(
+        '<table class="voyage-record">{}</table><h4>Record PDF</h4><ul>{}</ul>',
+        format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
+        links or format_html("<li>{}</li>", "Made when the return is recorded."),
+    )
+
+
+def _document_line(model_admin, booking, document: VoyageDocument):
+    info = model_admin.model._meta.app_label, model_admin.model._meta.model_name
+    mail = ""
+    if document.mail_status:
+        mail = f" · damage email to operations: {document.get_mail_status_display().lower()}"
+    if document.status != VoyageDocument.Status.DONE:
         return format_html(
-            '<table class="voyage-record">{}</table><h4>Record PDF</h4><ul>{}</ul>',
-            format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
-            links or format_html("<li>{}</li>", "Made when the return is recorded."),
-        )
-
-    def _document_line(self, booking, document: VoyageDocument):
-        info = self.model._meta.app_label, self.model._meta.model_name
-        mail = ""
-        if document.mail_status:
-            mail = f" · damage email to operations: {document.get_mail_status_display().lower()}"
-        if document.status != VoyageDocument.Status.DONE:
-            return format_html(
-                "Version {} ({}): {}{}",
-                document.version,
-                document.reason,
-                document.get_status_display().lower(),
-                document.error and f" ({document.error})",
-            )
-        url = reverse(
-            "admin:{}_{}_voyage_document".format(*info), args=[booking.pk, document.version]
-        )
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Record PDF, version {}</a> ({}, {}){}',
-            url,
+            "Version {} ({}): {}{}",
             document.version,
             document.reason,
-            _local(document.rendered_at, booking.boat),
-            mail,
+            document.get_status_display().lower(),
+            document.error and f" ({document.error})",
         )
+    url = reverse("admin:{}_{}_voyage_document".format(*info), args=[booking.pk, document.version])
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">Record PDF, version {}</a> ({}, {}){}',
+        url,
+        document.version,
+        document.reason,
+        _local(document.rendered_at, booking.boat),
+        mail,
+    )
 
 
 class BoatUpkeepInline(admin.StackedInline):
@@ -180,60 +166,69 @@ class BoatUpkeepInline(admin.StackedInline):
     ]
 
 
-class BoatVoyageMixin:
-    """Adds upkeep settings, the engine-hour and fuel history and the service warning."""
+def boat_service_warn(request, boat) -> None:
+    """On the boat page: a warning when the boat's engine service is due."""
+    from django.contrib import messages
 
-    def get_inlines(self, request, obj):
-        return [*super().get_inlines(request, obj), BoatUpkeepInline]
+    status = boat_service_status(boat)
+    if status.due:
+        messages.warning(request, status.message)
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *BOAT_FIELDS]
 
-    def get_fields(self, request, obj=None):
-        fields = [f for f in super().get_fields(request, obj) if f not in BOAT_FIELDS]
-        return [*fields, *BOAT_FIELDS] if obj is not None else fields
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        from django.contrib import messages
-
-        boat = self.get_object(request, object_id)
-        if boat is not None and request.method == "GET":
-            status = boat_service_status(boat)
-            if status.due:
-                messages.warning(request, status.message)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    @admin.display(description="readings (latest first)")
-    def readings_display(self, obj):
-        readings = boat_readings(obj, limit=50)
-        if not readings:
-            return "No departure or return recorded on this boat yet."
-        status = boat_service_status(obj)
-        rows = format_html_join(
-            "",
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+@admin.display(description="readings (latest first)")
+def readings_display(model_admin, obj):
+    readings = boat_readings(obj, limit=50)
+    if not readings:
+        return "No departure or return recorded on this boat yet."
+    status = boat_service_status(obj)
+    rows = format_html_join(
+        "",
+        "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
             (
-                (
-                    format_html(' class="service-crossed" data-service-crossed="{}"', r.booking_id)
-                    if r.crossed_service
-                    else "",
-                    r.when.strftime("%Y-%m-%d"),
-                    r.reference,
-                    _reading(r.engine_hours_out),
-                    _reading(r.engine_hours_in),
-                    _reading(r.hours_run),
-                    _reading(r.fuel_out, r.fuel_suffix),
-                    _reading(r.fuel_in, r.fuel_suffix),
-                )
-                for r in readings
-            ),
-        )
-        return format_html(
-            '<p data-service-status="{}"><strong>{}</strong></p>'
-            '<table class="boat-readings"><thead><tr><th>day</th><th>charter</th>'
-            "<th>engine h out</th><th>engine h in</th><th>run</th><th>fuel out</th>"
-            "<th>fuel in</th></tr></thead><tbody>{}</tbody></table>",
-            "due" if status.due else "ok",
-            status.message,
-            rows,
-        )
+                format_html(' class="service-crossed" data-service-crossed="{}"', r.booking_id)
+                if r.crossed_service
+                else "",
+                r.when.strftime("%Y-%m-%d"),
+                r.reference,
+                _reading(r.engine_hours_out),
+                _reading(r.engine_hours_in),
+                _reading(r.hours_run),
+                _reading(r.fuel_out, r.fuel_suffix),
+                _reading(r.fuel_in, r.fuel_suffix),
+            )
+            for r in readings
+        ),
+    )
+    return format_html(
+        '<p data-service-status="{}"><strong>{}</strong></p>'
+        '<table class="boat-readings"><thead><tr><th>day</th><th>charter</th>'
+        "<th>engine h out</th><th>engine h in</th><th>run</th><th>fuel out</th>"
+        "<th>fuel in</th></tr></thead><tbody>{}</tbody></table>",
+        "due" if status.due else "ok",
+        status.message,
+        rows,
+    )
+
+
+admin_section_register(
+    Booking,
+    AdminSection(
+        key="crew.voyage",
+        order=20,
+        displays=[voyage_record_display],
+        fieldset=("Departure and return", ["voyage_record_display"]),
+        urls=booking_voyage_urls,
+    ),
+)
+admin_section_register(
+    Boat,
+    AdminSection(
+        key="crew.voyage",
+        order=20,
+        inlines=[BoatUpkeepInline],
+        displays=[readings_display],
+        fields=["readings_display"],
+        change_view_get=boat_service_warn,
+    ),
+)

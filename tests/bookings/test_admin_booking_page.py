@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.booking_page_admin import NOTIFICATIONS_SHOWN
 from charterops.models import TargetState
+from crew.admin_ops import NOTIFICATIONS_SHOWN
 from tests.crew.test_notifications_admin import change_form_data
 from tests.factories import (
     BookingFactory,
