@@ -1,10 +1,8 @@
 """The hub imports no spoke: the booking admin, the demo and the guest page's captain come
-through registries the spokes fill (bookings.admin_sections, bookings.demo, bookings.people)."""
+through registries the spokes fill (bookings.admin_sections, bookings.demo, bookings.people).
+The import graph itself is walked in tests/charterops/test_import_graph.py."""
 
 from __future__ import annotations
-
-import ast
-from pathlib import Path
 
 import pytest
 from django.contrib.admin.sites import site
@@ -14,31 +12,6 @@ from bookings.admin_sections import AdminSection, _placed, admin_section_registe
 from bookings.models import Boat, Booking
 from bookings.people import booking_captain
 from tests.factories import BookingFactory, CrewAssignmentFactory, CrewMemberFactory
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _imported_packages(app: str) -> set[tuple[str, str]]:
-    found = set()
-    for path in (ROOT / app).rglob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add((str(path.relative_to(ROOT)), node.module.split(".")[0]))
-            elif isinstance(node, ast.Import):
-                found.update(
-                    (str(path.relative_to(ROOT)), a.name.split(".")[0]) for a in node.names
-                )
-    return found
-
-
-@pytest.mark.parametrize(
-    ("app", "forbidden"),
-    [("bookings", {"crew", "guestpages"}), ("guestpages", {"crew"}), ("crew", {"guestpages"})],
-)
-def test_dependencies_run_one_way(app, forbidden):
-    wrong = sorted((path, pkg) for path, pkg in _imported_packages(app) if pkg in forbidden)
-    assert wrong == []
 
 
 def _admin_request(user):
