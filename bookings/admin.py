@@ -23,13 +23,13 @@ from .booking_page_admin import BookingPageMixin
 from .calendar import admin as calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift)
 from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
 from .intake import EVENT_TYPES
-from .intake.mail.admin import BookingFromEmailMixin
-from .intake_admin import (
+from .intake.admin import (
     ApiTokenAdminMixin,
     BookingImportMixin,
     DeliveryReplayMixin,
     SourceFilter,
 )
+from .intake.mail.admin import BookingFromEmailMixin
 from .marketplace.admin import BookingMarketplaceMixin
 from .models import ApiToken, Boat, Booking, WebhookDelivery
 from .photos import admin as photos_admin  # noqa: F401  (photos, crew's and guests')

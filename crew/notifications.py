@@ -39,6 +39,7 @@ from django.utils.dateparse import parse_datetime
 
 from bookings.models import Booking
 from charterops.fanout.targets import PermanentError
+from charterops.integrations.sms import get_sms_sender, get_topic_publisher
 from charterops.outbox import (
     SETTLED,
     UNSETTLED,
@@ -47,7 +48,6 @@ from charterops.outbox import (
     outbox_email_send,
 )
 
-from .integrations.sms import get_sms_sender, get_topic_publisher
 from .magic_links import crew_link_expires_at, crew_magic_link
 from .models import CrewAssignment, CrewMember, Notification
 

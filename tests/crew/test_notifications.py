@@ -12,8 +12,8 @@ from django.core.mail import EmailMultiAlternatives
 
 from bookings.services import booking_cancel, booking_touch, booking_update
 from charterops.fanout.targets import TransientError
+from charterops.integrations.sms import OutboxSms
 from crew.fanout import CrewTarget
-from crew.integrations.sms import OutboxSms
 from crew.models import CrewAssignment, Notification
 from crew.notifications import booking_crew_notify
 from tests import factories

@@ -16,9 +16,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from bookings.services import booking_update
 from charterops.fanout import engine
 from charterops.fanout.targets import SyncResult, TransientError
+from charterops.integrations.sms import SnsSms, SnsTopic
 from charterops.models import TargetState
 from crew.fanout import CrewTarget
-from crew.integrations.sms import SnsSms, SnsTopic
 from crew.models import Notification, StaffNotice
 from crew.notifications import booking_crew_notify
 from tests import factories

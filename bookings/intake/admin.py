@@ -15,11 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .intake import sources_configured
-from .intake.csv_import import CsvFormatError, bookings_import_csv, csv_template, csv_text
-from .intake.webhook import webhook_delivery_replay
-from .models import ApiToken, Booking
-from .tokens import DEFAULT_DAYS, TokenNameTaken, api_token_issue, api_token_revoke
+from ..models import ApiToken, Booking
+from ..tokens import DEFAULT_DAYS, TokenNameTaken, api_token_issue, api_token_revoke
+from . import sources_configured
+from .csv_import import CsvFormatError, bookings_import_csv, csv_template, csv_text
+from .webhook import webhook_delivery_replay
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
