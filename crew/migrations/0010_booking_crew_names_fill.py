@@ -1,11 +1,16 @@
-"""Fill the bookings' search document with their crew's names (``bookings`` 0014 adds it).
+"""Fill the bookings' search document with their crew's names; index notifications by age.
 
-One UPDATE, the names aggregated per booking in SQL, sorted and separated as
+The names (``bookings`` 0014 adds the column): one UPDATE, the names aggregated per booking in SQL, sorted and separated as
 ``bookings.search.booking_crew_names_text`` writes them; from then on crew keeps them
-(``crew.search``). Named 0010 after 0009; the integrator re-chains parallel migrations.
+(``crew.search``).
+
+The notifications list (newest first) read along ``notification_created`` instead of sorting
+every notification joined to its booking and member (130 ms at 40,000 notifications).
+
+Named 0010 after 0009; the integrator re-chains parallel migrations.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 from django.db.models import OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -39,4 +44,10 @@ class Migration(migrations.Migration):
         ("bookings", "0014_booking_crew_names"),
     ]
 
-    operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="notification",
+            index=models.Index(fields=["created_at", "id"], name="notification_created"),
+        ),
+    ]
