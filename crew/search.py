@@ -48,6 +48,9 @@ def crew_search_names_refresh(booking_ids: Iterable[int]) -> int:
 def _assignment_changed(sender, instance: CrewAssignment, raw: bool = False, **kwargs) -> None:
     if raw:  # loaddata: the fixture carries the booking's document as it was
         return
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and not {"member", "booking"} & set(update_fields):
+        return  # an answer, a notification time: not who is on board
     crew_search_names_refresh([instance.booking_id])
 
 

@@ -98,6 +98,13 @@ def test_a_save_of_a_member_that_keeps_the_name_costs_one_query(django_assert_nu
         member.save()
 
 
+def test_saving_an_assignment_s_answer_does_not_touch_the_document(django_assert_num_queries):
+    assignment = CrewAssignmentFactory(member=CrewMemberFactory(name="Tom Hale"))
+    assignment.response = "accepted"
+    with django_assert_num_queries(1):
+        assignment.save(update_fields=["response"])
+
+
 def test_removing_and_changing_crew_through_a_booking_change_keeps_the_document_true():
     """``booking_update`` saves the booking after its ``also`` changed the crew: the names
     written meanwhile survive that save (``bookings.fields.MaintainedTextField``)."""
