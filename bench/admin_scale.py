@@ -144,12 +144,20 @@ def build(n: int) -> dict:
             b.created_at, b.created_at, b.created_at, 0
         FROM bookings_booking b CROSS JOIN generate_series(0, 1) AS k
         """,
+        # the crew's names in the search document, as crew keeps them (crew.search)
+        """
+        UPDATE bookings_booking b SET crew_names = s.names
+        FROM (SELECT a.booking_id, string_agg(m.name, E'\\x1f' ORDER BY m.name) AS names
+              FROM crew_crewassignment a JOIN crew_crewmember m ON m.id = a.member_id
+              GROUP BY a.booking_id) AS s
+        WHERE s.booking_id = b.id
+        """,
         f"""
         INSERT INTO crew_checklistitem (booking_id, template_item_id, phase, text, required,
-            position, done_at, note, done_by_id)
+            position, done_at, note, done_by_id, auto_key)
         SELECT b.id, t.id, t.phase, t.text, t.required, t.position,
             CASE WHEN b.start < now() THEN b.start - interval '1 hour' END, '',
-            CASE WHEN b.start < now() THEN {m0} + (b.id * 7) % {MEMBERS} END
+            CASE WHEN b.start < now() THEN {m0} + (b.id * 7) % {MEMBERS} END, ''
         FROM bookings_booking b CROSS JOIN crew_checklisttemplateitem t
         WHERE b.status <> 'inquiry'
         """,
@@ -274,6 +282,7 @@ def pages() -> dict[str, str]:
     booking = Booking.objects.filter(status="confirmed").order_by("start").first()
     assignment = CrewAssignment.objects.filter(booking=booking).order_by("pk").first()
     crew_name = member.name.split("-")[0]
+    crew_only = CrewMember.objects.order_by("pk")[17 % MEMBERS].name.split("-")[1]
     found = {
         "changelist": "/admin/bookings/booking/",
         "changelist_status": "/admin/bookings/booking/?status__exact=confirmed",
@@ -282,6 +291,8 @@ def pages() -> dict[str, str]:
         "changelist_unanswered": "/admin/bookings/booking/?crew=unanswered",
         "changelist_search": "/admin/bookings/booking/?q=Ruiz",
         "changelist_search_crew": f"/admin/bookings/booking/?q={crew_name.replace(' ', '+')}",
+        # a word only crew names hold: one member's charters (1/30 of them), none a guest's
+        "changelist_search_crew_only": f"/admin/bookings/booking/?q={crew_only}",
         "changelist_search_marina": "/admin/bookings/booking/?q=Kona+Kai",
         # the dispatcher's most common search: one booking by its reference (a rare word)
         "changelist_search_ref": f"/admin/bookings/booking/?q={booking.external_id}",

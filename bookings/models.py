@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from charterops.phones import PhoneNumberField
 
+from .fields import MaintainedTextField
+
 MONEY = {"max_digits": 10, "decimal_places": 2, "default": Decimal("0.00")}
 
 
@@ -128,6 +130,13 @@ class Booking(models.Model):
         blank=True,
         editable=False,
         help_text="Id of the last event applied: orders events of the same instant.",
+    )
+    crew_names = MaintainedTextField(
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="The crew's names, for search; kept by crew (``bookings.search``).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

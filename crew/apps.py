@@ -13,6 +13,7 @@ class CrewConfig(AppConfig):
         from . import (
             checklist,  # noqa: F401  (ticks readiness items: charterops.readiness)
             email_tracking,  # noqa: F401  (connects anymail's tracking signal)
+            search,  # noqa: F401  (keeps crew names in the bookings' search document)
         )
         from .assignments import booking_captain_contact
         from .voyage import tasks  # noqa: F401  (registers the record PDF task)

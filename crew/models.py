@@ -234,6 +234,8 @@ class Notification(OutboxMessage):
             ),
         ]
         indexes = [
+            # the admin list's order (newest first; the changelist adds -pk): read, not sorted
+            models.Index(fields=["created_at", "id"], name="notification_created"),
             models.Index(
                 fields=["booking", "member"],
                 name="notification_unsettled",

@@ -13,14 +13,16 @@ Named 0011 and depending on 0009: another branch adds a 0010; the integrator re-
 from django.db import migrations, models
 
 INDEX = "booking_search_document_trgm"
+#: the document's columns at this migration (0014 adds the crew's names)
+COLUMNS = ("external_id", "guest_name", "guest_email", "guest_phone", "meeting_point")
 
 
-def _document_sql(booking_model, connection) -> str:
+def _document_sql(booking_model, connection, columns=COLUMNS) -> str:
     """The SQL of ``UPPER(document::text)`` exactly as a search compiles it, params inlined."""
     from bookings.search import DOCUMENT, booking_search_document
 
     query = (
-        booking_model.objects.alias(**{DOCUMENT: booking_search_document()})
+        booking_model.objects.alias(**{DOCUMENT: booking_search_document(columns)})
         .filter(**{f"{DOCUMENT}__icontains": "x"})
         .query
     )

@@ -97,6 +97,19 @@ def test_today_view_lists_only_today_s_charters_by_time(superuser_client):
     assert "Tomorrow Guest" not in response.content.decode()
 
 
+def test_the_today_view_costs_the_same_with_one_or_twelve_charters(superuser_client):
+    today = timezone.localdate()
+    boats = BoatFactory.create_batch(3)
+    _charter(boats[0], today, hour=8)
+    superuser_client.get(BOARD, {"view": "today"})
+    _, few = _get(superuser_client, {"view": "today"})
+    for n in range(11):
+        _charter(boats[n % 3], today, hour=6 + n % 4 * 4)
+    response, many = _get(superuser_client, {"view": "today"})
+    assert few == many <= 10
+    assert len(response.context["cards"]) == 12
+
+
 def test_cancelled_charters_are_off_the_board(superuser_client):
     boat = BoatFactory()
     _charter(boat, timezone.localdate(), status="cancelled", guest_name="Gone Guest")
