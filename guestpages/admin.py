@@ -1,7 +1,7 @@
 """Admin for guest pages: the list, the panel on the booking page, "Republish guest page", and the
 guest messages (their log on the booking page, the per-booking switch).
 
-The booking page's guest-page, message and party inlines are this app's section of the hub's
+The booking page's guest-page and party inlines and its guest-message table are this app's section of the hub's
 booking admin (``bookings.admin_sections``), registered at the end of this module."""
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from bookings.admin_sections import AdminSection, admin_section_register
+from bookings.booking_page_admin import (
+    admin_list_link,
+    history_section,
+    history_table,
+    history_when,
+)
 from bookings.models import Booking
 from charterops.fanout.targets import TargetError
 
@@ -236,50 +243,49 @@ class GuestPageAdmin(admin.ModelAdmin):
             self._republish(request, page.booking)
 
 
-class GuestMessageInline(admin.TabularInline):
-    """On the booking page: every message the guest was sent (or will be), read-only."""
+#: how many guest messages the booking page lists before linking to the rest
+GUEST_MESSAGES_SHOWN = 10
 
-    model = GuestMessage
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name_plural = "guest messages"
-    fields = readonly_fields = [
-        "created_at",
-        "kind",
-        "channel",
-        "recipient",
-        "booking_version",
-        "status",
-        "attempts",
-        "sent_at",
-        "error",
-        "preview_link",
-    ]
-    ordering = ["-created_at", "-id"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return obj is not None and _may_see_bookings(request)  # not on the add form
-
-    def get_queryset(self, request):
-        # Django checks the view permission here without the booking; ask what it means.
-        queryset = GuestMessage.objects.all()
-        return queryset if _may_see_bookings(request) else queryset.none()
-
-    @admin.display(description="text")
-    def preview_link(self, obj: GuestMessage) -> str:
-        return format_html(
-            '<a href="{}">Read</a>', reverse("admin:guestpages_guestmessage_change", args=[obj.pk])
-        )
+def guest_messages_page_section(model_admin, request, booking) -> SafeString:
+    """The booking page's guest messages, newest first, read-only (one query): a log staff
+    read, so a table rather than an inline's formset."""
+    if not _may_see_bookings(request):
+        return SafeString("")
+    sent = list(booking.guest_messages.order_by("-created_at", "-id")[: GUEST_MESSAGES_SHOWN + 1])
+    more = len(sent) > GUEST_MESSAGES_SHOWN
+    sent = sent[:GUEST_MESSAGES_SHOWN]
+    change = f"{model_admin.admin_site.name}:guestpages_guestmessage_change"
+    rows = format_html_join(
+        "",
+        '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                history_when(m.created_at),
+                reverse(change, args=[m.pk]),
+                m,
+                m.get_channel_display(),
+                m.recipient,
+                m.get_status_display(),
+                m.attempts,
+                history_when(m.sent_at),
+                m.error,
+            )
+            for m in sent
+        ),
+    )
+    table = history_table(
+        caption="Guest messages, newest first",
+        headers=["created", "message", "channel", "to", "status", "attempts", "sent", "error"],
+        rows=rows,
+        empty="No guest messages yet.",
+    )
+    link = admin_list_link(
+        model_admin, request, GuestMessage, booking, "All guest messages" if more else "As a list"
+    )
+    title = f"Guest messages (latest {GUEST_MESSAGES_SHOWN})" if more else "Guest messages"
+    return history_section("guest-messages", title, table, [link] if link else [])
 
 
 @admin.register(GuestMessage)
@@ -646,6 +652,7 @@ admin_section_register(
     AdminSection(
         key="guestpages",
         order=40,
-        inlines=[GuestPageInline, GuestMessageInline, ManifestEntryInline],
+        inlines=[GuestPageInline, ManifestEntryInline],
+        page_sections=[(70, guest_messages_page_section)],
     ),
 )

@@ -50,10 +50,9 @@ def test_the_booking_admin_is_assembled_from_the_sections(admin_user):
     assert inlines == [
         "CrewAssignmentInline",
         "GuestPageInline",
-        "GuestMessageInline",
         "ManifestEntryInline",
         "BookingPayoutInline",
-    ]  # the checklist is a table unless ?edit=checklist
+    ]  # the checklist and the guest messages are tables (the checklist editable by ?edit=)
     editing = RequestFactory().get("/", {"edit": "checklist"})
     editing.user = admin_user
     assert "ChecklistItemInline" in [i.__name__ for i in model_admin.get_inlines(editing, booking)]
