@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from charterops.admin import TARGET_LABELS
+from charterops.fanout.targets import target_label
 from charterops.models import AuditEvent, TargetState
 
 #: where the hub's fan-out table sits among the contributed ``page_sections``
@@ -69,7 +69,7 @@ def target_states_table(states) -> SafeString:
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                TARGET_LABELS.get(s.target, s.target),
+                target_label(s.target),
                 s.status,
                 s.get_status_display(),
                 s.synced_version,

@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 
 from .admin_lists import ScalableListMixin, fixed_choices_filter
 from .fanout.engine import booking_fanout_retry
+from .fanout.targets import target_choices, target_label, target_short
 from .models import AuditEvent, TargetState
 
 BADGE_COLOURS = {
@@ -19,12 +20,6 @@ BADGE_COLOURS = {
     "pending": ("#e5e7eb", "#111"),
     "retrying": ("#b45309", "#fff"),
     "failed": ("#b91c1c", "#fff"),
-}
-TARGET_LABELS = {
-    "calendar": "Calendar",
-    "crew": "Crew",
-    "checklist": "Checklist",
-    "guest_page": "Guest page",
 }
 
 
@@ -41,17 +36,13 @@ def state_badge(state: TargetState) -> str:
         title,
         bg,
         fg,
-        TARGET_LABELS.get(state.target, state.target),
+        target_label(state.target),
         state.get_status_display(),
     )
 
 
 def state_badges(states) -> str:
     return format_html_join("", "{}", ((state_badge(s),) for s in states)) or "—"
-
-
-#: the short word per target in the compact badges of the booking list (see its legend)
-TARGET_SHORT = {"calendar": "Cal", "crew": "Crew", "checklist": "List", "guest_page": "Page"}
 
 
 def state_badges_compact(states) -> str:
@@ -67,11 +58,11 @@ def state_badges_compact(states) -> str:
         (
             (
                 s.status,
-                TARGET_LABELS.get(s.target, s.target),
+                target_label(s.target),
                 s.get_status_display(),
                 f" — {s.last_error}" if s.last_error else "",
-                TARGET_SHORT.get(s.target, s.target[:4]),
-                TARGET_LABELS.get(s.target, s.target),
+                target_short(s.target),
+                target_label(s.target),
                 s.get_status_display(),
             )
             for s in states
@@ -171,7 +162,7 @@ class TargetStateAdmin(ScalableListMixin, ReadOnlyAdmin):
     list_filter = [
         AttentionFilter,
         "status",
-        fixed_choices_filter("target", list(TARGET_LABELS.items())),
+        fixed_choices_filter("target", target_choices),
     ]
     search_fields = ["booking__external_id", "booking__guest_name", "last_error", "external_ref"]
     list_select_related = ["booking"]

@@ -134,6 +134,8 @@ class ChecklistTarget:
     """Scaffolds the checklist of live bookings; ticks already made are kept on cancellation."""
 
     name = "checklist"
+    label = "Checklist"
+    short = "List"
 
     def sync(self, booking: Booking, *, state) -> SyncResult:
         if not booking.is_live:

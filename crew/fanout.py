@@ -24,6 +24,8 @@ class CrewTarget:
     """
 
     name = "crew"
+    label = "Crew"
+    short = "Crew"
 
     def sync(self, booking: Booking, *, state: Any) -> SyncResult:
         result = booking_crew_notify(booking)

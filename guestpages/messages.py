@@ -447,6 +447,8 @@ class GuestNotifyTarget:
     """
 
     name = "guest_notify"
+    label = "Guest messages"
+    short = "Guest"
 
     def sync(self, booking: Booking, *, state: Any = None) -> SyncResult:
         result = booking_guest_notify(booking)

@@ -277,6 +277,8 @@ class GuestPageTarget:
     """The fan-out target ``guest_page``: the booking's page is published, or withdrawn."""
 
     name = "guest_page"
+    label = "Guest page"
+    short = "Page"
 
     def sync(self, booking: Booking, *, state: TargetState | None = None) -> SyncResult:
         """Publish the page as the booking is now; a booking that never had one is skipped.

@@ -244,6 +244,8 @@ class CalendarTarget:
     """
 
     name = "calendar"
+    label = "Calendar"
+    short = "Cal"
 
     def __init__(self, *, client: CalendarClient | None = None):
         self.client = client

@@ -75,6 +75,10 @@ class Target(Protocol):
     """
 
     name: str
+    #: what staff read for it (``"Guest page"``), and its word in the list's compact badges
+    #: (``"Page"``); both optional, read through ``target_label`` and ``target_short``
+    label: str
+    short: str
 
     def sync(self, booking: FanoutBooking, *, state: TargetState) -> SyncResult: ...
 
@@ -90,6 +94,23 @@ def get_targets() -> dict[str, Target]:
         target.name = name
         targets[name] = target
     return targets
+
+
+def target_label(name: str) -> str:
+    """What staff read for the target ``name``: its ``label``, or its name as words."""
+    target = get_targets().get(name)
+    return getattr(target, "label", None) or name.replace("_", " ").capitalize()
+
+
+def target_short(name: str) -> str:
+    """The target's word in the booking list's compact badges (its ``short``)."""
+    target = get_targets().get(name)
+    return getattr(target, "short", None) or target_label(name)[:5]
+
+
+def target_choices() -> list[tuple[str, str]]:
+    """The configured targets as (name, label), in their order: the list filters' choices."""
+    return [(name, target_label(name)) for name in get_targets()]
 
 
 def get_target(name: str) -> Target:

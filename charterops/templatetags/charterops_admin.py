@@ -1,10 +1,13 @@
-"""Admin template tags: a date hierarchy that reads the calendar, not the table."""
+"""Admin template tags: a date hierarchy that reads the calendar, not the table; the fan-out
+badges' legend, from the configured targets."""
 
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html_join
 
 from charterops.admin_lists import date_hierarchy_choices
+from charterops.fanout.targets import get_targets, target_label, target_short
 
 register = template.Library()
 
@@ -15,3 +18,13 @@ def fixed_date_hierarchy(cl) -> dict:
     if not cl.date_hierarchy:
         return {"show": False}
     return date_hierarchy_choices(cl)
+
+
+@register.simple_tag
+def fanout_legend() -> str:
+    """``Cal calendar · Crew crew · ...``: each configured target's badge word and its name."""
+    return format_html_join(
+        " · ",
+        "{} {}",
+        ((target_short(name), target_label(name).lower()) for name in get_targets()),
+    )
