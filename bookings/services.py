@@ -18,7 +18,11 @@ from django.db.models import F
 from charterops.audit import audit_batch, audit_log
 from charterops.fanout.engine import booking_fanout_request
 
-from .double_booking import booking_overlaps, booking_overlaps_refresh
+from .double_booking import (
+    booking_overlaps,
+    booking_overlaps_refresh,
+    bookings_created_overlaps_refresh,
+)
 from .models import Boat, Booking
 
 Status = Booking.Status
@@ -28,8 +32,8 @@ BOOKKEEPING = ("last_event_at", "last_event_id")
 _OVERLAP_FIELDS = {"boat", "start", "end", "status"}
 #: work done on rows beside the booking (crew) in the same transaction; returns what changed
 Also = Callable[[Booking], dict[str, Any]]
-#: inside ``bookings_batch``: a booking INSERT takes no savepoint of its own
-_in_batch: ContextVar[bool] = ContextVar("bookings_batch", default=False)
+#: inside ``bookings_batch``: the bookings it created (their INSERTs take no savepoint)
+_batch: ContextVar[list[Booking] | None] = ContextVar("bookings_batch", default=None)
 
 
 @contextmanager
@@ -40,15 +44,19 @@ def bookings_batch() -> Iterator[None]:
     block a booking INSERT takes no savepoint (two round trips per booking), so a refused
     INSERT (a racing create of the same booking) aborts the whole transaction instead of
     turning into an update, and the audit rows of the changes are written together as the
-    block ends (``charterops.audit.audit_batch``). The caller must not catch errors inside
-    it, and reruns the work carefully, outside such a block, when it fails.
+    block ends (``charterops.audit.audit_batch``), as are the double-booking flags of the
+    bookings it created (``bookings_created_overlaps_refresh``). The caller must not catch
+    errors inside it, and reruns the work carefully, outside such a block, when it fails.
+    Not re-entrant.
     """
-    token = _in_batch.set(True)
+    created: list[Booking] = []
+    token = _batch.set(created)
     try:
         with audit_batch():
             yield
+            bookings_created_overlaps_refresh(created)
     finally:
-        _in_batch.reset(token)
+        _batch.reset(token)
 
 
 def _changes(booking: Booking, changes: dict[str, Any]) -> dict[str, list[Any]]:
@@ -105,7 +113,11 @@ def booking_create(
             refused = exc
         else:
             extra = also(booking) if also else {}
-            booking_overlaps_refresh(booking)
+            batch = _batch.get()
+            if batch is None:
+                booking_overlaps_refresh(booking)
+            else:
+                batch.append(booking)  # flagged with the batch's others as it ends
             audit_log(
                 "bookings.booking.created",
                 booking,
@@ -223,7 +235,7 @@ def _is_loaded(boat: Any) -> bool:
 
 
 def _save(booking: Booking) -> None:
-    if _in_batch.get():
+    if _batch.get() is not None:
         booking.save()  # refused: the whole batch fails, and its caller reruns it carefully
         return
     try:

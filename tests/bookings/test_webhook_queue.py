@@ -305,7 +305,7 @@ def _new_booking_event(n: int, **booking: object) -> dict:
 
 
 @pytest.mark.usefixtures("queen")
-def test_a_batch_applies_each_new_booking_in_three_statements_and_one_publish(
+def test_a_batch_applies_each_new_booking_in_two_statements_and_one_publish(
     client, parked, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
 ):
     from charterops.fanout import engine
@@ -314,13 +314,13 @@ def test_a_batch_applies_each_new_booking_in_three_statements_and_one_publish(
         assert post_signed(client, _new_booking_event(n)).status_code == 202
     published = []
     monkeypatch.setattr(engine, "enqueue", lambda ids, **kw: published.append(ids))
-    # Per delivery 3: the booking's INSERT, its overlap check, its fan-out rows. Per batch
-    # 5: the claim, the lock of the batch's bookings, the boat, the audit rows (one
-    # INSERT), the outcomes (one UPDATE); in a test's transaction the durable block is a
-    # savepoint (+2).
+    # Per delivery 2: the booking's INSERT, its fan-out rows. Per batch 6: the claim, the
+    # lock of the batch's bookings, the boat, the overlap check of the new bookings, the
+    # audit rows (one INSERT), the outcomes (one UPDATE); in a test's transaction the
+    # durable block is a savepoint (+2).
     with (
         django_capture_on_commit_callbacks(execute=True),
-        django_assert_num_queries(5 + 3 * 3 + 2),
+        django_assert_num_queries(6 + 3 * 2 + 2),
     ):
         assert deliveries.webhook_deliveries_apply_batch(50) == 3
     assert Booking.objects.count() == 3
@@ -447,3 +447,40 @@ def test_a_booking_created_after_the_batch_lock_turns_the_batch_careful_and_into
     assert actions == ["bookings.booking.created", "bookings.booking.updated"]
     assert Booking.objects.filter(external_id="BS-BATCH-1").count() == 1
     assert AuditEvent.objects.filter(booking__external_id="BS-BATCH-1").count() == 1
+
+
+def _at(name: str, event_id: str, booking_id: str, hours: tuple[str, str]) -> dict:
+    event = load_event(name, id=event_id)
+    start, end = hours
+    event["booking"].update(
+        id=booking_id, start=f"2026-12-20T{start}:00-08:00", end=f"2026-12-20T{end}:00-08:00"
+    )
+    return event
+
+
+@pytest.mark.usefixtures("queen")
+def test_an_optimistic_batch_flags_double_bookings_as_one_by_one_would(client, parked, passes):
+    created, updated = "booking_created__confirmed", "booking_updated__new_time"
+    post_signed(client, _at(created, "evt_e", "BS-E", ("10:00", "14:00")))
+    assert deliveries.webhook_deliveries_apply_batch(50) == 1
+    for event in [
+        _at(created, "evt_a", "BS-A", ("12:00", "16:00")),  # overlaps E, booked before
+        _at(created, "evt_b", "BS-B", ("18:00", "20:00")),  # B and C overlap each other,
+        _at(created, "evt_c", "BS-C", ("19:00", "21:00")),  # both new in this batch
+        _at(created, "evt_d", "BS-D", ("16:00", "18:00")),  # back to back with A and B
+        _at(created, "evt_f1", "BS-F", ("08:00", "11:00")),  # overlaps E, then moves
+        _at(updated, "evt_f2", "BS-F", ("06:00", "08:00")),  # away in the same batch
+    ]:
+        post_signed(client, event)
+    passes.clear()
+    assert deliveries.webhook_deliveries_apply_batch(50) == 6
+    assert passes == [False]
+    flags = dict(Booking.objects.values_list("external_id", "double_booked"))
+    assert flags == {
+        "BS-E": True,
+        "BS-A": True,
+        "BS-B": True,
+        "BS-C": True,
+        "BS-D": False,
+        "BS-F": False,
+    }
