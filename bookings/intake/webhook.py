@@ -381,9 +381,10 @@ def _apply_batch(size: int, *, careful: bool) -> int:
 def _apply_optimistic(batch: list[WebhookDelivery]) -> None:
     """Apply the claimed deliveries in the caller's transaction; raise _BatchFailed on any error.
 
-    Per new booking this leaves its INSERT, its overlap check and its fan-out rows; the
-    lock of the batch's bookings, the audit rows and the outcomes are one statement each
-    for the whole batch (``intake.bookings_locked``, ``services.bookings_batch``).
+    Per new booking this leaves its INSERT and its fan-out rows; the lock of the batch's
+    bookings, the double-booking check of the new ones, the audit rows and the outcomes
+    are one statement each for the whole batch (``intake.bookings_locked``,
+    ``services.bookings_batch``, ``_outcomes_write``).
     """
     try:
         events = [intake.event_parse(delivery.body) for delivery in batch]
@@ -396,6 +397,10 @@ def _apply_optimistic(batch: list[WebhookDelivery]) -> None:
         raise
     except Exception as exc:
         raise _BatchFailed from exc
+
+
+#: what a delivery's outcome writes on its row
+_RECORDED_FIELDS = ["outcome", "http_status", "error", "processed_at", "retry_at", "booking"]
 
 
 def _outcomes_write(batch: list[WebhookDelivery]) -> None:
@@ -429,10 +434,6 @@ def _outcomes_write(batch: list[WebhookDelivery]) -> None:
         params += [delivery.pk for delivery in rows]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-
-
-#: what a delivery's outcome writes on its row
-_RECORDED_FIELDS = ["outcome", "http_status", "error", "processed_at", "retry_at", "booking"]
 
 
 def webhook_delivery_apply_next() -> bool:
