@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,8 @@ class SourceActor:
 
 #: who did it: a user, a named source, or None for the system itself
 Actor = Any
+#: rows written together at the end of an ``audit_batch`` block (None: outside one)
+_pending: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", default=None)
 
 
 def actor_describe(actor: Actor) -> tuple[str, Any, str]:
@@ -45,7 +50,7 @@ def audit_log(
     kind, user, label = actor_describe(actor)
     if booking is None and obj is not None and obj._meta.label == "bookings.Booking":
         booking = obj
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         action=action,
         actor=user,
         actor_kind=kind,
@@ -56,3 +61,32 @@ def audit_log(
         booking=booking,
         data=data or {},
     )
+    pending = _pending.get()
+    if pending is None:
+        event.save()
+    else:
+        pending.append(event)  # saved (and given its id) when the batch ends
+    return event
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Within this block, audit rows are written together, in one INSERT, as it ends.
+
+    For a block inside the transaction of the changes that rolls back whole on any error (a
+    worker's optimistic batch of webhook deliveries): the rows commit or roll back with the
+    changes, in the order of the changes. A row of work a savepoint inside the block undid
+    would still be written, so such a block must not catch errors. An exception leaving the
+    block writes nothing. Nested, the inner block writes with the outer one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    rows: list[AuditEvent] = []
+    token = _pending.set(rows)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if rows:
+        AuditEvent.objects.bulk_create(rows)

@@ -35,7 +35,7 @@ from .schema import (
     pydantic_errors,
 )
 from .sources import source_check, source_configured, sources_configured
-from .upsert import IntakeResult, booking_upsert_from_event
+from .upsert import IntakeResult, booking_upsert_from_event, bookings_locked
 
 __all__ = [
     "EVENT_TYPES",
@@ -51,6 +51,7 @@ __all__ = [
     "booking_payload_parse",
     "booking_payload_precheck",
     "booking_upsert_from_event",
+    "bookings_locked",
     "event_parse",
     "json_load",
     "pydantic_errors",

@@ -9,13 +9,16 @@ set of its events, not of their order (``tests/bookings/test_intake_order.py`` p
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from ..models import Boat, Booking
 from ..services import Also, booking_create, booking_update
@@ -23,6 +26,10 @@ from .boats import boat_resolve
 from .schema import BookingIn, InvalidPayload
 
 Status = Booking.Status
+#: inside ``bookings_locked``: (source, external id) -> the locked booking, None if none was
+_known: ContextVar[dict[tuple[str, str], Booking | None] | None] = ContextVar(
+    "bookings_locked", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +136,13 @@ def booking_upsert_from_event(
             booking = _locked(source, payload.id)
             if booking is None:
                 created = _create(source, payload.id, {**fields, **stamp}, actor, via, also)
+                known = _known.get()
                 if created is not None:
+                    if known is not None:
+                        known[source, payload.id] = created
                     return IntakeResult(created, "created")
+                if known is not None:
+                    known.pop((source, payload.id), None)  # created by another: look again
                 booking = _locked(source, payload.id)
             if _is_stale(booking, occurred_at, event_id):
                 return IntakeResult(booking, "stale")
@@ -146,7 +158,40 @@ def booking_upsert_from_event(
     return IntakeResult(booking, "cancelled" if cancelled else "updated", diff)
 
 
+@contextmanager
+def bookings_locked(keys: Iterable[tuple[str, str]]) -> Iterator[None]:
+    """Lock the bookings named by (source, external id) in ONE query, for the upserts inside.
+
+    For a worker's batch of events, in its transaction: each upsert of the block then finds
+    its booking (or learns there was none, and creates it) without a query of its own. The
+    rows are locked in id order, so two batches lock their common bookings in one order.
+    A booking created inside the block is remembered for the next event of it.
+    """
+    by_source: dict[str, set[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, set()).add(external_id)
+    if not by_source:
+        yield
+        return
+    match = Q()
+    for source, ids in by_source.items():
+        match |= Q(source=source, external_id__in=sorted(ids))
+    known: dict[tuple[str, str], Booking | None] = dict.fromkeys(
+        ((s, e) for s, ids in by_source.items() for e in ids), None
+    )
+    for booking in Booking.objects.select_for_update(of=("self",)).filter(match).order_by("pk"):
+        known[booking.source, booking.external_id] = booking
+    token = _known.set(known)
+    try:
+        yield
+    finally:
+        _known.reset(token)
+
+
 def _locked(source: str, external_id: str) -> Booking | None:
+    known = _known.get()
+    if known is not None and (source, external_id) in known:
+        return known[source, external_id]
     # Lock the booking row only: FOR UPDATE over a join would also lock the boat, and every
     # other booking of that boat (their inserts take a key-share lock on it) would queue.
     return (

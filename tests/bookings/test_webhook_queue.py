@@ -305,7 +305,7 @@ def _new_booking_event(n: int, **booking: object) -> dict:
 
 
 @pytest.mark.usefixtures("queen")
-def test_a_batch_applies_each_new_booking_in_eight_statements_and_one_publish(
+def test_a_batch_applies_each_new_booking_in_two_statements_and_one_publish(
     client, parked, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
 ):
     from charterops.fanout import engine
@@ -314,16 +314,24 @@ def test_a_batch_applies_each_new_booking_in_eight_statements_and_one_publish(
         assert post_signed(client, _new_booking_event(n)).status_code == 202
     published = []
     monkeypatch.setattr(engine, "enqueue", lambda ids, **kw: published.append(ids))
-    # The batch: claim 1; per delivery 8 (booking lock-or-find, savepoint + INSERT + release,
-    # overlap check, audit row, fan-out rows, the delivery's outcome; the boat once per
-    # batch: +1); in a test's transaction the durable block is a savepoint (+2).
+    # Per delivery 2: the booking's INSERT, its fan-out rows. Per batch 6: the claim, the
+    # lock of the batch's bookings, the boat, the overlap check of the new bookings, the
+    # audit rows (one INSERT), the outcomes (one UPDATE); in a test's transaction the
+    # durable block is a savepoint (+2).
     with (
         django_capture_on_commit_callbacks(execute=True),
-        django_assert_num_queries(1 + 1 + 3 * 8 + 2),
+        django_assert_num_queries(6 + 3 * 2 + 2),
     ):
         assert deliveries.webhook_deliveries_apply_batch(50) == 3
     assert Booking.objects.count() == 3
     assert [len(ids) for ids in published] == [len(engine.get_targets())] * 3  # one each
+    # each delivery names its own booking, and each booking has its one audit row
+    for delivery in WebhookDelivery.objects.all():
+        assert delivery.outcome == "accepted" and delivery.processed_at is not None
+        assert delivery.booking.external_id == f"BS-BATCH-{delivery.event_id.rsplit('_')[-1]}"
+        created = AuditEvent.objects.get(booking=delivery.booking)
+        assert created.action == "bookings.booking.created"
+        assert created.actor_label == "webhook:boatsetter"
 
 
 @pytest.mark.usefixtures("queen")
@@ -357,3 +365,122 @@ def test_one_failing_delivery_rolls_its_batch_back_and_the_careful_rerun_applies
         "BS-BATCH-3",
     ]
     assert AuditEvent.objects.filter(action="bookings.booking.created").count() == 2
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """The passes each batch took: False the optimistic one, True a careful rerun."""
+    taken: list[bool] = []
+    real = deliveries._apply_batch
+
+    def spy(size, *, careful):
+        taken.append(careful)
+        return real(size, careful=careful)
+
+    monkeypatch.setattr(deliveries, "_apply_batch", spy)
+    return taken
+
+
+@pytest.mark.usefixtures("queen")
+def test_an_optimistic_batch_orders_the_events_of_one_booking_as_one_by_one_would(
+    client, parked, passes
+):
+    # One batch: the update arrives first (creating the booking), the older created is
+    # stale, the cancellation applies its whole snapshot, and another booking is new.
+    post_signed(client, load_event("booking_updated__new_time"))
+    post_signed(client, load_event("booking_created__confirmed"))
+    post_signed(client, load_event("booking_cancelled__by_guest"))
+    post_signed(client, _new_booking_event(1))
+    assert deliveries.webhook_deliveries_apply_batch(50) == 4
+    assert passes == [False]  # no careful rerun
+    outcomes = list(WebhookDelivery.objects.order_by("id").values_list("outcome", "booking"))
+    booking = Booking.objects.get(external_id="BS-4821937")
+    other = Booking.objects.get(external_id="BS-BATCH-1")
+    assert outcomes == [
+        ("accepted", booking.pk),
+        ("stale", booking.pk),
+        ("accepted", booking.pk),
+        ("accepted", other.pk),
+    ]
+    assert booking.status == "cancelled"
+    assert booking.start.isoformat() == "2026-12-05T18:00:00+00:00"  # the cancellation's own
+    actions = list(
+        AuditEvent.objects.filter(booking=booking).order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["bookings.booking.created", "bookings.booking.cancelled"]
+    assert AuditEvent.objects.filter(booking=other).count() == 1
+
+
+@pytest.mark.usefixtures("queen")
+def test_a_booking_created_after_the_batch_lock_turns_the_batch_careful_and_into_an_update(
+    client, parked, passes, monkeypatch
+):
+    from contextlib import contextmanager
+
+    from bookings import intake
+    from bookings.intake import upsert
+
+    post_signed(client, load_event("booking_created__confirmed"))
+    assert deliveries.webhook_deliveries_apply_batch(50) == 1
+
+    @contextmanager
+    def locked_before_the_create(keys):
+        # as if another worker created the booking just after this batch's lock query
+        token = upsert._known.set(dict.fromkeys(keys))
+        try:
+            yield
+        finally:
+            upsert._known.reset(token)
+
+    monkeypatch.setattr(intake, "bookings_locked", locked_before_the_create)
+    post_signed(client, load_event("booking_updated__new_time"))
+    post_signed(client, _new_booking_event(1))
+    passes.clear()
+    assert deliveries.webhook_deliveries_apply_batch(50) == 2
+    assert passes == [False, True]  # the INSERT refused, the batch rolled back, rerun
+    booking = Booking.objects.get(external_id="BS-4821937")
+    assert booking.start.isoformat() == "2026-12-05T20:00:00+00:00"
+    assert set(WebhookDelivery.objects.values_list("outcome", flat=True)) == {"accepted"}
+    actions = list(
+        AuditEvent.objects.filter(booking=booking).order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["bookings.booking.created", "bookings.booking.updated"]
+    assert Booking.objects.filter(external_id="BS-BATCH-1").count() == 1
+    assert AuditEvent.objects.filter(booking__external_id="BS-BATCH-1").count() == 1
+
+
+def _at(name: str, event_id: str, booking_id: str, hours: tuple[str, str]) -> dict:
+    event = load_event(name, id=event_id)
+    start, end = hours
+    event["booking"].update(
+        id=booking_id, start=f"2026-12-20T{start}:00-08:00", end=f"2026-12-20T{end}:00-08:00"
+    )
+    return event
+
+
+@pytest.mark.usefixtures("queen")
+def test_an_optimistic_batch_flags_double_bookings_as_one_by_one_would(client, parked, passes):
+    created, updated = "booking_created__confirmed", "booking_updated__new_time"
+    post_signed(client, _at(created, "evt_e", "BS-E", ("10:00", "14:00")))
+    assert deliveries.webhook_deliveries_apply_batch(50) == 1
+    for event in [
+        _at(created, "evt_a", "BS-A", ("12:00", "16:00")),  # overlaps E, booked before
+        _at(created, "evt_b", "BS-B", ("18:00", "20:00")),  # B and C overlap each other,
+        _at(created, "evt_c", "BS-C", ("19:00", "21:00")),  # both new in this batch
+        _at(created, "evt_d", "BS-D", ("16:00", "18:00")),  # back to back with A and B
+        _at(created, "evt_f1", "BS-F", ("08:00", "11:00")),  # overlaps E, then moves
+        _at(updated, "evt_f2", "BS-F", ("06:00", "08:00")),  # away in the same batch
+    ]:
+        post_signed(client, event)
+    passes.clear()
+    assert deliveries.webhook_deliveries_apply_batch(50) == 6
+    assert passes == [False]
+    flags = dict(Booking.objects.values_list("external_id", "double_booked"))
+    assert flags == {
+        "BS-E": True,
+        "BS-A": True,
+        "BS-B": True,
+        "BS-C": True,
+        "BS-D": False,
+        "BS-F": False,
+    }
