@@ -2,12 +2,14 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import call_command
 
 from bookings.models import Boat, Booking
 from charterops.models import TargetState
 from crew.models import ChecklistTemplateItem, CrewMember
 from crew.voyage.models import VoyageDocument
+from guestpages.models import GuestMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +34,16 @@ def test_demo_is_believable_and_idempotent(monkeypatch, capsys, django_capture_o
     (document,) = VoyageDocument.objects.all()  # one completed charter with its record PDF
     assert document.status == "done" and document.record.booking.status == "completed"
     assert document.record.photos.count() == 2
+    # every confirmed charter's guest was sent a confirmation with their page's link
+    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED)
+    told = GuestMessage.objects.filter(
+        kind=GuestMessage.Kind.CONFIRMATION, status=GuestMessage.Status.SENT
+    )
+    assert set(told.values_list("booking_id", flat=True)) >= set(
+        confirmed.values_list("pk", flat=True)
+    )
+    sent_to = {address for message in mail.outbox for address in message.to}
+    assert set(confirmed.values_list("guest_email", flat=True)) <= sent_to
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo")
     assert (
