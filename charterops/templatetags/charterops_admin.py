@@ -22,9 +22,9 @@ def fixed_date_hierarchy(cl) -> dict:
 
 @register.simple_tag
 def fanout_legend() -> str:
-    """``Cal calendar · Crew crew · ...``: each configured target's badge word and its name."""
+    """``Cal = calendar · Crew = crew · ...``: each configured target's badge word and name."""
     return format_html_join(
         " · ",
-        "{} {}",
+        "{} = {}",
         ((target_short(name), target_label(name).lower()) for name in get_targets()),
     )

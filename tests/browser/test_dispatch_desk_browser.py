@@ -59,7 +59,8 @@ def week(db):
             NotificationFactory(booking=booking, member=member)
         for k in range(4):
             ChecklistItemFactory(booking=booking, done_at=timezone.now() if k < n % 5 else None)
-        for target, status in (("calendar", "done"), ("crew", "done"), ("checklist", "done")):
+        done = ("calendar", "crew", "checklist", "guest_notify")
+        for target, status in ((name, "done") for name in done):
             TargetState.objects.create(booking=booking, target=target, status=status)
         TargetState.objects.create(
             booking=booking,
