@@ -21,7 +21,13 @@ from charterops.models import TargetState
 from .admin_sections import ContributedSectionsMixin
 from .booking_page_admin import BookingPageMixin
 from .calendar import admin as calendar_admin  # noqa: F401  (calendar entries, feed tokens, drift)
-from .double_booking_admin import DoubleBookedFilter, double_booked_badge, double_booked_warn
+from .double_booking_admin import (
+    SAVE_DESPITE_OVERLAP,
+    BookingDoubleBookingForm,
+    DoubleBookedFilter,
+    double_booked_badge,
+    double_booked_warn,
+)
 from .intake import EVENT_TYPES
 from .intake.admin import (
     ApiTokenAdminMixin,
@@ -170,6 +176,15 @@ class BookingAdmin(
         ),
     ]
 
+    form = BookingDoubleBookingForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.method != "POST":
+            return fieldsets  # the question only follows a save that met an overlap
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], SAVE_DESPITE_OVERLAP]}), *rest]
+
     def get_queryset(self, request):
         return (
             super()
@@ -228,7 +243,7 @@ class BookingAdmin(
             obj._state.adding = False
             obj._state.db = created._state.db
             return
-        changes = {f: form.cleaned_data[f] for f in form.changed_data}
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f != SAVE_DESPITE_OVERLAP}
         if changes:
             booking_update(obj, actor=request.user, via="admin", **changes)
 

@@ -64,3 +64,95 @@ def test_the_admin_warns_badges_and_lists_it(superuser_client, first):
     assert shown == {first.pk, other.pk}
     assert attention.text.count(">double-booked</span>") == 2
     assert Booking.objects.filter(double_booked=True).count() == 2
+
+
+def _add(client, boat, **overrides):
+    from django.urls import reverse
+
+    from tests.bookings.test_admin import _form_data
+
+    return client.post(reverse("admin:bookings_booking_add"), _form_data(client, boat, **overrides))
+
+
+def test_staff_entry_asks_before_saving_over_another_charter_of_the_boat(superuser_client, first):
+    # first: the boat's charter on Dec 5, 10:00-14:00 Pacific; this one starts at noon
+    asked = _add(superuser_client, first.boat, start_1="12:00:00", end_1="16:00:00")
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert f"{first.boat} is already booked then: {first.reference}" in html
+    assert 'name="save_despite_overlap"' in html  # the question is on the page, as a checkbox
+    assert Booking.objects.count() == 1  # nothing saved yet
+
+    saved = _add(
+        superuser_client,
+        first.boat,
+        start_1="12:00:00",
+        end_1="16:00:00",
+        save_despite_overlap="on",
+    )
+    assert saved.status_code == 302
+    first.refresh_from_db()
+    assert first.double_booked and Booking.objects.filter(double_booked=True).count() == 2
+
+
+def test_staff_entry_is_not_asked_when_nothing_overlaps(superuser_client, first):
+    back_to_back = _add(superuser_client, first.boat, start_1="14:00:00", end_1="18:00:00")
+    assert back_to_back.status_code == 302
+    cancelled = _add(
+        superuser_client, first.boat, status="cancelled", guest_name="Not Coming"
+    )  # same hours as first, but not live
+    assert cancelled.status_code == 302
+    assert not Booking.objects.filter(double_booked=True).exists()
+
+
+def test_moving_a_charter_onto_another_asks_but_other_edits_of_a_double_booked_one_do_not(
+    superuser_client, first
+):
+    from django.urls import reverse
+
+    from tests.bookings.test_admin import _form_data
+
+    other = BookingFactory(boat=first.boat, guest_name="Bo Lee")  # another day
+    url = reverse("admin:bookings_booking_change", args=[other.pk])
+    page = superuser_client.get(url)
+    data = _form_data(superuser_client, first.boat)
+    data.update(
+        {
+            "guest_name": other.guest_name,
+            "guest_email": other.guest_email,
+            "party_size": str(other.party_size),
+            "status": other.status,
+            "source": other.source,
+            "external_id": other.external_id,
+        }
+    )
+    for inline in page.context["inline_admin_formsets"]:
+        prefix = inline.formset.prefix
+        total = inline.formset.management_form.initial
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": str(total["TOTAL_FORMS"]),
+                f"{prefix}-INITIAL_FORMS": str(total["INITIAL_FORMS"]),
+            }
+        )
+        for i, inline_form in enumerate(inline.formset.forms):
+            for field in inline_form.visible_fields() + inline_form.hidden_fields():
+                value = field.value()
+                if value not in (None, False):
+                    data[f"{prefix}-{i}-{field.name}"] = value
+    moved = superuser_client.post(url, data)  # onto first's hours
+    assert moved.status_code == 200
+    assert f"is already booked then: {first.reference}" in moved.content.decode()
+    other.refresh_from_db()
+    assert not other.double_booked and other.start != first.start
+
+    data["save_despite_overlap"] = "on"
+    assert superuser_client.post(url, data).status_code == 302
+    other.refresh_from_db()
+    assert other.double_booked and other.start == first.start
+
+    data.pop("save_despite_overlap")
+    data["special_requests"] = "Birthday cake"
+    assert superuser_client.post(url, data).status_code == 302  # the charter did not move
+    other.refresh_from_db()
+    assert other.special_requests == "Birthday cake"
