@@ -176,14 +176,8 @@ class BookingAdmin(
         ),
     ]
 
+    # Its Save anyway question is shown by the change form template, only when asked.
     form = BookingDoubleBookingForm
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.method != "POST":
-            return fieldsets  # the question only follows a save that met an overlap
-        (name, options), *rest = fieldsets
-        return [(name, {**options, "fields": [*options["fields"], SAVE_DESPITE_OVERLAP]}), *rest]
 
     def get_queryset(self, request):
         return (

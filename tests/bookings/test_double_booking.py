@@ -96,6 +96,15 @@ def test_staff_entry_asks_before_saving_over_another_charter_of_the_boat(superus
 
 
 def test_staff_entry_is_not_asked_when_nothing_overlaps(superuser_client, first):
+    from django.urls import reverse
+
+    assert (
+        "save_despite_overlap"
+        not in superuser_client.get(reverse("admin:bookings_booking_add")).content.decode()
+    )
+    other_error = _add(superuser_client, first.boat, start_1="14:00:00", end_1="13:00:00")
+    assert other_error.status_code == 200
+    assert "save_despite_overlap" not in other_error.content.decode()  # no question to ask
     back_to_back = _add(superuser_client, first.boat, start_1="14:00:00", end_1="18:00:00")
     assert back_to_back.status_code == 302
     cancelled = _add(
