@@ -121,6 +121,29 @@ def test_the_booking_page_has_no_critical_violation(desk, week):
     assert critical_violations(desk) == []
 
 
+def test_moving_a_charter_onto_another_asks_first_and_the_question_is_accessible(desk, week):
+    """week[3] and week[0] share a boat: moving week[3] onto week[0]'s hours asks first."""
+    desk.goto(reverse("admin:bookings_booking_change", args=[week[0].pk]))
+    day = desk.input_value("#id_start_0")
+    desk.goto(reverse("admin:bookings_booking_change", args=[week[3].pk]))
+    for field, value in (("start_0", day), ("start_1", "09:00:00"), ("end_0", day)):
+        desk.fill(f"#id_{field}", value)
+    desk.fill("#id_end_1", "13:00:00")
+    with desk.expect_navigation():
+        desk.click("input[name=_save]")
+    question = desk.locator("#id_save_despite_overlap")
+    assert question.is_visible()
+    assert week[0].reference in desk.locator("#id_save_despite_overlap_error").inner_text()
+    assert critical_violations(desk) == []
+    week[3].refresh_from_db()
+    assert not week[3].double_booked  # nothing saved yet
+    desk.check("#id_save_despite_overlap")
+    desk.click("input[name=_save]")
+    desk.wait_for_url("**/admin/bookings/booking/")
+    week[3].refresh_from_db()
+    assert week[3].double_booked and week[3].start == week[0].start
+
+
 def test_the_crew_member_page_has_no_critical_violation(desk, week):
     member = week[0].assignments.first().member
     desk.goto(reverse("admin:crew_crewmember_change", args=[member.pk]))
