@@ -58,6 +58,19 @@ def test_photos_and_grants_survive_the_move_to_bookings():
         OldGrant = old.get_model("crew", "PhotoGrant")
         Record = old.get_model("crew", "VoyageRecord")
         OldTag = old.get_model("crew", "VoyagePhoto")
+        # The Operations group with its photo rights, as an existing database has them
+        # (bookings 0002 made them; an earlier transactional test's flush may have removed them).
+        photo_type, _ = old.get_model("contenttypes", "ContentType").objects.get_or_create(
+            app_label="crew", model="photo"
+        )
+        operations, _ = old.get_model("auth", "Group").objects.get_or_create(name="Operations")
+        for codename in ("view_photo", "change_photo"):
+            permission, _ = old.get_model("auth", "Permission").objects.get_or_create(
+                content_type=photo_type,
+                codename=codename,
+                defaults={"name": f"Can {codename.split('_')[0]} photo"},
+            )
+            operations.permissions.add(permission)
 
         boat = Boat.objects.create(name="Jada", slug="jada-m", external_id="b-m", capacity=12)
         start = timezone.now() + timedelta(days=3)
