@@ -24,6 +24,7 @@ from bookings.booking_page_admin import (
     history_when,
 )
 from bookings.models import Booking
+from charterops.admin import ReadOnlyAdmin
 from charterops.fanout.targets import TargetError
 
 from .manifest import (
@@ -62,6 +63,17 @@ def _may_see_bookings(request: HttpRequest) -> bool:
     return request.user.has_perm("bookings.view_booking") or request.user.has_perm(
         "bookings.change_booking"
     )
+
+
+class BookingRecordAdmin(ReadOnlyAdmin):
+    """A read-only log that is part of a booking's record (guest messages, the party, the
+    waivers): whoever may see bookings may read it; nobody edits it here."""
+
+    def has_view_permission(self, request, obj=None):
+        return _may_see_bookings(request)
+
+    def has_module_permission(self, request):
+        return _may_see_bookings(request)
 
 
 def _republish_url(booking_id: int) -> str:
@@ -289,7 +301,7 @@ def guest_messages_page_section(model_admin, request, booking) -> SafeString:
 
 
 @admin.register(GuestMessage)
-class GuestMessageAdmin(admin.ModelAdmin):
+class GuestMessageAdmin(BookingRecordAdmin):
     """Guest messages as a read-only log, with what the guest read; and the per-booking switch."""
 
     list_display = ["created_at", "booking", "kind", "channel", "status", "sent_at", "error"]
@@ -310,21 +322,6 @@ class GuestMessageAdmin(admin.ModelAdmin):
         "error",
         "text",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return _may_see_bookings(request)
-
-    def has_module_permission(self, request):
-        return _may_see_bookings(request)
 
     @admin.display(description="what the guest read")
     def text(self, obj: GuestMessage) -> str:
@@ -434,7 +431,7 @@ class ManifestEntryInline(admin.TabularInline):
 
 
 @admin.register(WaiverSignature)
-class WaiverSignatureAdmin(admin.ModelAdmin):
+class WaiverSignatureAdmin(BookingRecordAdmin):
     """Signed waivers: read-only, each with its stored document to download."""
 
     list_display = ["entry", "booking", "text_version", "adult", "signed_at", "download"]
@@ -442,21 +439,6 @@ class WaiverSignatureAdmin(admin.ModelAdmin):
     search_fields = ["entry__full_name", "booking__external_id", "signed_name"]
     list_filter = ["adult", "text_version"]
     readonly_fields = [f.name for f in WaiverSignature._meta.fields] + ["download"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return _may_see_bookings(request)
-
-    def has_module_permission(self, request):
-        return _may_see_bookings(request)
 
     @admin.display(description="document")
     def download(self, obj: WaiverSignature) -> str:
@@ -544,7 +526,7 @@ class WaiverTextAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManifestEntry)
-class ManifestEntryAdmin(admin.ModelAdmin):
+class ManifestEntryAdmin(BookingRecordAdmin):
     """Everyone named on a party, read-only; staff correct a party from its own page
     ("Correct the party" on the booking page), through the guest form's domain functions."""
 
@@ -559,21 +541,6 @@ class ManifestEntryAdmin(admin.ModelAdmin):
         "removed_at",
         "removed_reason",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return _may_see_bookings(request)
-
-    def has_module_permission(self, request):
-        return _may_see_bookings(request)
 
     @admin.display(description="waiver", boolean=True)
     def signed(self, obj: ManifestEntry) -> bool:
