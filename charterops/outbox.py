@@ -49,6 +49,7 @@ __all__ = [
     "outbox_deliver",
     "outbox_due",
     "outbox_lease",
+    "told_diff",
     "SETTLED",
     "UNSETTLED",
 ]
@@ -235,3 +236,22 @@ def outbox_email_send(
     message.send()
     status = getattr(message, "anymail_status", None)
     return (status.message_id if status is not None else None) or message_id
+
+
+def told_diff(
+    told: dict[str, str],
+    now: dict[str, str],
+    *,
+    facts: tuple[str, ...],
+    describe_time: Callable[[dict[str, str]], str],
+) -> dict[str, list[str]]:
+    """{fact: [what the recipient was told, what is true now]} for each fact that changed,
+    between two snapshots of a booking (a message's ``told`` and the booking now); the time
+    (``start``/``end``) as one fact, worded by ``describe_time``."""
+    diff: dict[str, list[str]] = {}
+    if (told.get("start"), told.get("end")) != (now["start"], now["end"]):
+        diff["time"] = [describe_time(told) if told.get("start") else "", describe_time(now)]
+    for fact in facts:
+        if told.get(fact) != now[fact]:
+            diff[fact] = [told.get(fact, ""), now[fact]]
+    return diff

@@ -46,6 +46,7 @@ from charterops.outbox import (
     Superseded,
     outbox_deliver,
     outbox_email_send,
+    told_diff,
 )
 
 from .magic_links import crew_link_expires_at, crew_magic_link
@@ -139,13 +140,9 @@ def describe_time(snapshot: dict[str, str]) -> str:
 
 def crew_snapshot_diff(told: dict[str, str], now: dict[str, str]) -> dict[str, list[str]]:
     """{fact: [what they were told, what is true now]} for each relevant fact that changed."""
-    diff: dict[str, list[str]] = {}
-    if (told.get("start"), told.get("end")) != (now["start"], now["end"]):
-        diff["time"] = [describe_time(told) if told.get("start") else "", describe_time(now)]
-    for fact in ("boat", "meeting_point", "role", "pay"):
-        if told.get(fact) != now[fact]:
-            diff[fact] = [told.get(fact, ""), now[fact]]
-    return diff
+    return told_diff(
+        told, now, facts=("boat", "meeting_point", "role", "pay"), describe_time=describe_time
+    )
 
 
 def _last_told(booking: Booking) -> dict[int, Notification]:

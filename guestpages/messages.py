@@ -51,6 +51,7 @@ from charterops.outbox import (
     outbox_deliver,
     outbox_due,
     outbox_email_send,
+    told_diff,
 )
 
 from .models import GuestMessage, GuestMessageSettings, GuestPage
@@ -106,13 +107,7 @@ def describe_time(snapshot: dict[str, str]) -> str:
 
 def guest_snapshot_diff(told: dict[str, str], now: dict[str, str]) -> dict[str, list[str]]:
     """{fact: [what the guest was told, what is true now]} for each fact that changed."""
-    diff: dict[str, list[str]] = {}
-    if (told.get("start"), told.get("end")) != (now["start"], now["end"]):
-        diff["time"] = [describe_time(told) if told.get("start") else "", describe_time(now)]
-    for fact in ("meeting_point", "boat"):
-        if told.get(fact) != now[fact]:
-            diff[fact] = [told.get(fact, ""), now[fact]]
-    return diff
+    return told_diff(told, now, facts=("meeting_point", "boat"), describe_time=describe_time)
 
 
 def guest_messages_default(booking: Booking) -> bool:
