@@ -49,6 +49,7 @@ __all__ = [
     "outbox_deliver",
     "outbox_due",
     "outbox_lease",
+    "outbox_sweep",
     "told_diff",
     "SETTLED",
     "UNSETTLED",
@@ -120,6 +121,25 @@ def outbox_due[M: OutboxMessage](
 ) -> QuerySet[M]:
     """The rows of ``queryset`` a delivery could claim now (what a sweep picks up)."""
     return queryset.filter(_claimable(now or timezone.now()))
+
+
+#: a queued row younger than this is left to the task its commit enqueued
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+def outbox_sweep[M: OutboxMessage](
+    queryset: QuerySet[M], deliver: Callable[[int], str], *, limit: int = 200
+) -> dict[str, int]:
+    """Deliver the rows of ``queryset`` that are due (retrying and due, queued for more than
+    ``SWEEP_GRACE``, or in flight with an expired lease), oldest first, at most ``limit``;
+    returns how many ended each way. What beat runs for each outbox; idempotent."""
+    grace = timezone.now() - SWEEP_GRACE
+    due = outbox_due(queryset).exclude(status=OutboxStatus.QUEUED, created_at__gt=grace)
+    counts: dict[str, int] = {}
+    for pk in due.order_by("id").values_list("pk", flat=True)[:limit]:
+        outcome = deliver(pk)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def outbox_deliver[M: OutboxMessage](

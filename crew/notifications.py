@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ from charterops.outbox import (
     Superseded,
     outbox_deliver,
     outbox_email_send,
+    outbox_sweep,
     told_diff,
 )
 
@@ -555,17 +556,8 @@ def _task_options() -> dict[str, Any]:
 
 
 def notifications_sweep(*, limit: int = 200) -> dict[str, int]:
-    """Deliver every crew notification that is due (retrying and due, queued for more than a
-    minute, or in flight with an expired lease). What beat runs; idempotent."""
-    from charterops.outbox import outbox_due
-
-    grace = timezone.now() - timedelta(seconds=60)
-    due = outbox_due(Notification.objects.all()).exclude(status=Status.QUEUED, created_at__gt=grace)
-    counts: dict[str, int] = {}
-    for note_id in due.order_by("id").values_list("pk", flat=True)[:limit]:
-        outcome = notification_deliver(note_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    """Deliver every crew notification that is due (``outbox_sweep``). What beat runs."""
+    return outbox_sweep(Notification.objects.all(), notification_deliver, limit=limit)
 
 
 # --- What each member was last told (the admin's view) ---------------------------------------

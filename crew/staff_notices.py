@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from charterops.outbox import outbox_deliver, outbox_due
+from charterops.outbox import outbox_deliver, outbox_sweep
 
 from .models import CrewAssignment, Notification, StaffNotice
 
@@ -171,12 +171,4 @@ def staff_notices_enqueue(ids: list[int]) -> None:
 
 def staff_notices_sweep(*, limit: int = 200) -> dict[str, int]:
     """Deliver every staff notice that is due (what beat runs with the crew outbox sweep)."""
-    grace = timezone.now() - timezone.timedelta(seconds=60)
-    due = outbox_due(StaffNotice.objects.all()).exclude(
-        status=StaffNotice.Status.QUEUED, created_at__gt=grace
-    )
-    counts: dict[str, int] = {}
-    for notice_id in due.order_by("id").values_list("pk", flat=True)[:limit]:
-        outcome = staff_notice_deliver(notice_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    return outbox_sweep(StaffNotice.objects.all(), staff_notice_deliver, limit=limit)

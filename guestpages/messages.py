@@ -49,8 +49,8 @@ from charterops.outbox import (
     UNSETTLED,
     Superseded,
     outbox_deliver,
-    outbox_due,
     outbox_email_send,
+    outbox_sweep,
     told_diff,
 )
 
@@ -518,15 +518,8 @@ def guest_reminders_send(*, now: datetime | None = None) -> int:
 
 
 def guest_messages_sweep(*, limit: int = 200) -> dict[str, int]:
-    """Deliver every guest message that is due (retrying and due, queued for more than a
-    minute, or in flight with an expired lease). What beat runs; idempotent."""
-    grace = timezone.now() - timedelta(seconds=60)
-    due = outbox_due(GuestMessage.objects.all()).exclude(status=Status.QUEUED, created_at__gt=grace)
-    counts: dict[str, int] = {}
-    for message_id in due.order_by("id").values_list("pk", flat=True)[:limit]:
-        outcome = guest_message_deliver(message_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    """Deliver every guest message that is due (``outbox_sweep``). What beat runs."""
+    return outbox_sweep(GuestMessage.objects.all(), guest_message_deliver, limit=limit)
 
 
 def guest_messages_switch(
